@@ -1,0 +1,1 @@
+"""Narration packs: schema, loader with file:line errors, linter, timeline, built-in packs."""

@@ -1,0 +1,1 @@
+"""Hearing commands: vocabulary, recognizers, models and the echo guard."""
