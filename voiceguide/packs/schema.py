@@ -49,6 +49,15 @@ def sentences(say: str | list[str] | None) -> list[str]:
     return [say] if isinstance(say, str) else list(say)
 
 
+def step_shape_problem(hold: bool, has_strokes: bool) -> str | None:
+    """A step does strokes or waits (hold), exactly one of the two."""
+    if hold and has_strokes:
+        return "a step has either [[steps.strokes]] or hold = true, not both"
+    if not hold and not has_strokes:
+        return "a step needs [[steps.strokes]] or hold = true"
+    return None
+
+
 def _check_placeholders(texts: list[str]) -> list[str]:
     """Every `{name}` must be a known placeholder; braces must balance."""
     for text in texts:
@@ -120,6 +129,12 @@ class StrokeGroup(_Strict):
     seconds: float = Field(ge=0.5, le=60.0, description="Seconds per stroke at tempo 1.0.")
     cue: str | None = Field(default=None, max_length=200, description="Said on each repetition; else a tick.")
     count_aloud: bool = Field(default=True, description="Say the repetition number on each stroke.")
+    sound: str | None = Field(
+        default=None,
+        max_length=255,
+        pattern=r"(?i)^[^\\:*?\"<>|]+\.wav$",
+        description="A WAV file in the pack folder played on each repetition instead of the built-in tick.",
+    )
     say: Say | None = Field(default=None, description="Said before this group starts.")
 
     @field_validator("say", "cue")
@@ -154,10 +169,9 @@ class Step(_Strict):
 
     @model_validator(mode="after")
     def _strokes_or_hold(self) -> Step:
-        if self.hold and self.strokes:
-            raise ValueError("a step has either strokes or hold = true, not both")
-        if not self.hold and not self.strokes:
-            raise ValueError("a step needs [[steps.strokes]] or hold = true")
+        problem = step_shape_problem(self.hold, bool(self.strokes))
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property
