@@ -1,0 +1,145 @@
+"""The speaker through real PortAudio streams on the virtual devices: play, stop, pause, volume, notices."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voiceguide.audio.clip import Clip
+from voiceguide.audio.devices import DeviceError
+from voiceguide.audio.mixer import NowPlaying
+from voiceguide.audio.player import AudioSink, Player, PlayerSettings
+from voiceguide.voice.narrator import Narrator, NarratorSettings
+
+SENTENCE = "Place your fingertips between your brows and glide upward and outward to your hairline."
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Clip:
+    with Narrator(NarratorSettings(cache_dir=tmp_path_factory.mktemp("cache"), language="en-US")) as n:
+        return n.clip(SENTENCE)
+
+
+@pytest.fixture
+def player(virtual_audio: object):  # type: ignore[no-untyped-def]
+    p = Player(PlayerSettings(device="vspeaker", volume=1.0))
+    yield p
+    p.close()
+
+
+class Notices:
+    """Collects now-playing notices and lets a test wait for one."""
+
+    def __init__(self) -> None:
+        self.items: list[NowPlaying] = []
+        self.cond = threading.Condition()
+
+    def __call__(self, notice: NowPlaying) -> None:
+        with self.cond:
+            self.items.append(notice)
+            self.cond.notify_all()
+
+    def wait_for(self, state: str, timeout: float = 10.0) -> NowPlaying:
+        with self.cond:
+            assert self.cond.wait_for(lambda: any(n.state == state for n in self.items), timeout), self.items
+            return next(n for n in self.items if n.state == state)
+
+
+def test_narration_reaches_the_speaker_intact(player: Player, capture, speech: Clip) -> None:  # type: ignore[no-untyped-def]
+    assert isinstance(player, AudioSink)
+    notices = Notices()
+    player.subscribe(notices)
+    with capture("vspeaker_mon") as cap:
+        item = player.play(speech)
+        assert item.done.wait(15)
+        time.sleep(0.3)
+    started, finished = notices.wait_for("started"), notices.wait_for("finished")
+    assert started.text == SENTENCE and finished.end - started.start == pytest.approx(speech.duration, abs=0.05)
+    heard, _ = cap.samples()
+    ref = speech.at_rate(cap.rate).samples
+    # where the sentence landed in the capture, and how alike it is to what was played
+    corr = np.correlate(heard, ref, "valid")
+    lag = int(np.argmax(corr))
+    seg = heard[lag : lag + len(ref)]
+    ncc = float(corr[lag] / (np.linalg.norm(seg) * np.linalg.norm(ref) + 1e-12))
+    assert ncc > 0.9
+
+
+def test_stop_silences_the_speaker_and_nothing_queued_plays(player: Player, capture, speech: Clip) -> None:  # type: ignore[no-untyped-def]
+    notices = Notices()
+    player.subscribe(notices)
+    with capture("vspeaker_mon") as cap:
+        first = player.play(speech)
+        second = player.play(speech)
+        notices.wait_for("started")
+        time.sleep(1.0)
+        t_stop = time.monotonic()
+        player.stop()
+        assert first.done.wait(2) and second.done.wait(2)
+        time.sleep(1.0)
+    assert first.interrupted and second.interrupted
+    assert cap.rms_between(t_stop - 0.8, t_stop) > 0.02  # it was speaking
+    assert cap.rms_between(t_stop + 0.25, t_stop + 0.95) < 0.002  # and then it was not
+    cut = notices.wait_for("interrupted")
+    assert cut.end - t_stop < 0.25
+    assert not player.busy and player.wait_idle(1)
+
+
+def test_pause_is_silent_and_resume_continues(player: Player, capture, speech: Clip) -> None:  # type: ignore[no-untyped-def]
+    with capture("vspeaker_mon") as cap:
+        item = player.play(speech)
+        time.sleep(1.0)
+        t_pause = time.monotonic()
+        player.pause()
+        time.sleep(1.0)
+        t_resume = time.monotonic()
+        player.resume()
+        assert item.done.wait(15)
+        t_end = time.monotonic()
+        time.sleep(0.3)
+    assert not item.interrupted
+    assert cap.rms_between(t_pause + 0.25, t_resume) < 0.002
+    assert cap.rms_between(t_resume, t_end) > 0.02
+    # the whole sentence was played, split in two: nothing skipped, nothing repeated
+    assert t_end - t_resume == pytest.approx(speech.duration - 1.0, abs=0.3)
+
+
+def test_quieter_is_quieter_at_the_speaker(player: Player, capture) -> None:  # type: ignore[no-untyped-def]
+    rate = player.sample_rate
+    t = np.arange(int(0.6 * rate)) / rate
+    beep = Clip((0.4 * np.sin(2 * np.pi * 700 * t)).astype(np.float32), rate, "beep", "cue")
+    levels = []
+    with capture("vspeaker_mon") as cap:
+        for step in range(2):
+            t0 = time.monotonic()
+            assert player.play(beep).done.wait(5)
+            time.sleep(0.2)
+            levels.append(cap.rms_between(t0, time.monotonic()))
+            if step == 0:
+                for _ in range(5):
+                    player.quieter()
+    assert player.volume == pytest.approx(0.5)
+    assert levels[1] / levels[0] == pytest.approx(0.5, rel=0.15)
+
+
+def test_an_unknown_output_device_names_the_ones_that_exist(virtual_audio: object) -> None:
+    with pytest.raises(DeviceError, match="no output device named 'loudspeaker'.*vspeaker"):
+        Player(PlayerSettings(device="loudspeaker"))
+
+
+def test_the_speaker_clock_is_the_one_given(virtual_audio: object, tmp_path: Path) -> None:
+    origin = time.monotonic()
+    player = Player(PlayerSettings(device="vspeaker"), clock=lambda: time.monotonic() - origin)
+    notices = Notices()
+    player.subscribe(notices)
+    try:
+        rate = player.sample_rate
+        player.play(Clip(np.full(rate // 10, 0.1, np.float32), rate, "x"))
+        started = notices.wait_for("started")
+        assert 0.0 <= started.start < 5.0  # seconds since origin, not since boot
+    finally:
+        player.close()

@@ -1,0 +1,148 @@
+"""Audio devices: list them, pick one by name or index, and say clearly which exist when a pick fails."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Literal
+
+__all__ = [
+    "AudioUnavailable",
+    "DeviceError",
+    "DeviceInfo",
+    "Direction",
+    "find_device",
+    "import_sounddevice",
+    "list_devices",
+    "rescan",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+Direction = Literal["input", "output"]
+
+
+class AudioUnavailable(Exception):
+    """No audio system at all here (PortAudio missing); the message says what to install."""
+
+
+class DeviceError(Exception):
+    """A device that was asked for does not exist or cannot be used; the message names those that exist."""
+
+
+def import_sounddevice() -> ModuleType:
+    """sounddevice, imported on first need (PortAudio scans devices at import time)."""
+    try:
+        import sounddevice
+    except OSError as exc:
+        raise AudioUnavailable(
+            f"the PortAudio library is missing ({exc}); on Debian or Raspberry Pi OS: sudo apt install libportaudio2"
+        ) from exc
+    except ImportError as exc:
+        raise AudioUnavailable("audio needs the 'sounddevice' package: pip install sounddevice") from exc
+    return sounddevice
+
+
+def rescan() -> None:
+    """Make PortAudio look for devices again (a USB mic plugged in, a sound server started)."""
+    sd = import_sounddevice()
+    sd._terminate()
+    sd._initialize()
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """One device as PortAudio sees it."""
+
+    index: int
+    name: str
+    hostapi: str
+    max_input_channels: int
+    max_output_channels: int
+    default_samplerate: float
+    default_input: bool = False
+    """The one `run` would listen to when no input device is named."""
+    default_output: bool = False
+    """The one `run` would speak through when no output device is named."""
+
+    def can(self, direction: Direction) -> bool:
+        """Whether it has channels in that direction."""
+        return (self.max_input_channels if direction == "input" else self.max_output_channels) > 0
+
+
+def list_devices() -> list[DeviceInfo]:
+    """Every device, with the defaults marked."""
+    sd = import_sounddevice()
+    try:
+        raw = sd.query_devices()
+        hostapis = sd.query_hostapis()
+    except sd.PortAudioError as exc:
+        raise AudioUnavailable(f"cannot list audio devices: {exc}") from exc
+    default_in, default_out = _defaults(sd)
+    return [
+        DeviceInfo(
+            index=int(d["index"]),
+            name=str(d["name"]),
+            hostapi=str(hostapis[d["hostapi"]]["name"]),
+            max_input_channels=int(d["max_input_channels"]),
+            max_output_channels=int(d["max_output_channels"]),
+            default_samplerate=float(d["default_samplerate"]),
+            default_input=int(d["index"]) == default_in,
+            default_output=int(d["index"]) == default_out,
+        )
+        for d in raw
+    ]
+
+
+def _defaults(sd: ModuleType) -> tuple[int, int]:
+    """PortAudio's default input and output indices (-1 when there is none)."""
+    result = []
+    for kind in ("input", "output"):
+        try:
+            result.append(int(sd.query_devices(kind=kind)["index"]))
+        except (sd.PortAudioError, ValueError, TypeError, KeyError):
+            result.append(-1)
+    return result[0], result[1]
+
+
+def _names(devices: list[DeviceInfo], direction: Direction) -> str:
+    usable = [d for d in devices if d.can(direction)]
+    if not usable:
+        return f"this machine has no {direction} device"
+    return f"{direction} devices: " + ", ".join(f"{d.index} {d.name!r}" for d in usable)
+
+
+def find_device(
+    spec: str | int | None, direction: Direction, devices: list[DeviceInfo] | None = None
+) -> DeviceInfo:
+    """The device `spec` names (index, exact name, or a unique part of a name), or the default one."""
+    devices = list_devices() if devices is None else devices
+    usable = [d for d in devices if d.can(direction)]
+    if spec is None or (isinstance(spec, str) and not spec.strip()):
+        for d in usable:
+            if d.default_input if direction == "input" else d.default_output:
+                return d
+        raise DeviceError(f"no default {direction} device; {_names(devices, direction)}")
+    if isinstance(spec, int) or spec.strip().lstrip("-").isdigit():
+        index = int(spec)
+        for d in devices:
+            if d.index == index:
+                if not d.can(direction):
+                    raise DeviceError(f"device {index} {d.name!r} has no {direction}; {_names(devices, direction)}")
+                return d
+        raise DeviceError(f"no {direction} device with index {index}; {_names(devices, direction)}")
+    wanted = spec.strip()
+    for test in (
+        lambda d: d.name == wanted,
+        lambda d: d.name.lower() == wanted.lower(),
+        lambda d: d.name.lower().startswith(wanted.lower()),
+        lambda d: wanted.lower() in d.name.lower(),
+    ):
+        found = [d for d in usable if test(d)]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            names = ", ".join(f"{d.index} {d.name!r}" for d in found)
+            raise DeviceError(f"{wanted!r} matches several {direction} devices ({names}); name one exactly or by index")
+    raise DeviceError(f"no {direction} device named {wanted!r}; {_names(devices, direction)}")

@@ -1,0 +1,417 @@
+"""The speaker: one sounddevice OutputStream plays narration, counts and cues; or a WAV file on a clock's timeline.
+
+Both sinks share the `Mixer`, so stop, pause, volume and the "now playing" notices behave the same.
+Notices go to subscribers from an ordinary thread, never from the audio callback.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import wave
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from voiceguide.audio.clip import AudioFileError, Clip, to_int16
+from voiceguide.audio.devices import DeviceError, find_device, import_sounddevice
+from voiceguide.audio.mixer import Mixer, NowPlaying, Playback
+
+__all__ = ["AudioSink", "Listener", "Player", "PlayerSettings", "WavSink", "NowPlaying", "Playback"]
+
+_LOGGER = logging.getLogger(__name__)
+
+Listener = Callable[[NowPlaying], None]
+
+
+@runtime_checkable
+class AudioSink(Protocol):
+    """Where sound goes: the speaker or a WAV file. Everything the session asks of audio output."""
+
+    sample_rate: int
+
+    def play(self, clip: Clip, overlay: bool = False) -> Playback:
+        """Queue a clip (any rate); an overlay (a tick) plays at once over narration."""
+        ...
+
+    def stop(self) -> None:
+        """Silence at once and drop everything queued."""
+        ...
+
+    def pause(self) -> None:
+        """Silence at once, keeping the place."""
+        ...
+
+    def resume(self) -> None:
+        """Continue where `pause` left off."""
+        ...
+
+    def louder(self) -> float:
+        """One volume step up; the new volume."""
+        ...
+
+    def quieter(self) -> float:
+        """One volume step down; the new volume."""
+        ...
+
+    @property
+    def busy(self) -> bool:
+        """Whether anything plays or waits to."""
+        ...
+
+    def subscribe(self, listener: Listener) -> None:
+        """Be told what plays when (the echo guard, `narration_done`)."""
+        ...
+
+    def close(self) -> None:
+        """Release the device or finish the file."""
+        ...
+
+
+class _Notifier:
+    """Hands notices to listeners; `send` may be called from the audio callback (it never blocks)."""
+
+    def __init__(self, threaded: bool) -> None:
+        self._listeners: list[Listener] = []
+        self._queue: queue.SimpleQueue[NowPlaying | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        if threaded:
+            self._thread = threading.Thread(target=self._run, daemon=True, name="now-playing")
+            self._thread.start()
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def send(self, notice: NowPlaying) -> None:
+        if self._thread is None:
+            self._deliver(notice)
+        else:
+            self._queue.put(notice)
+
+    def _deliver(self, notice: NowPlaying) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(notice)
+            except Exception:  # a listener's bug must not silence the speaker
+                _LOGGER.exception("now-playing listener failed")
+
+    def _run(self) -> None:
+        while (notice := self._queue.get()) is not None:
+            self._deliver(notice)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=2)
+
+
+@dataclass(frozen=True)
+class PlayerSettings:
+    """How the speaker is opened."""
+
+    device: str | int | None = None
+    """Output device name or index; None: the default output."""
+    sample_rate: int | None = None
+    """Output rate; None: the device's own default rate."""
+    block_seconds: float = 0.010
+    """Audio callback period: a stop takes effect at the next block."""
+    latency: str | float = "low"
+    """PortAudio's suggested latency ('low', 'high' or seconds): sound already in the buffer still plays."""
+    volume: float = 0.8
+    """Starting volume, 0 to 1."""
+
+
+class Player:
+    """The speaker: one OutputStream, opened at start and kept until close; silent blocks when idle."""
+
+    def __init__(self, settings: PlayerSettings = PlayerSettings(), clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self._clock = clock
+        sd = import_sounddevice()
+        self._sd = sd
+        self.device = find_device(settings.device, "output")
+        self.sample_rate = int(settings.sample_rate or self.device.default_samplerate)
+        self._mixer = Mixer(self.sample_rate, volume=settings.volume)
+        self._notifier = _Notifier(threaded=True)
+        self.underflows = 0
+        """Blocks PortAudio reported as late (a crackle)."""
+        self.errors = 0
+        """Exceptions inside the audio callback (each gives one silent block)."""
+        self._idle = threading.Event()
+        self._idle.set()
+        blocksize = max(16, int(self.sample_rate * settings.block_seconds))
+        try:
+            self._stream = sd.OutputStream(
+                device=self.device.index,
+                samplerate=self.sample_rate,
+                channels=1,
+                dtype="float32",
+                blocksize=blocksize,
+                latency=settings.latency,
+                callback=self._callback,
+            )
+            self._stream.start()
+        except sd.PortAudioError as exc:
+            self._notifier.close()
+            raise DeviceError(f"cannot open output device {self.device.index} {self.device.name!r}: {exc}") from exc
+        _LOGGER.info(
+            "speaker: %s at %d Hz, %d-sample blocks, %.1f ms output latency",
+            self.device.name, self.sample_rate, blocksize, self._stream.latency * 1000,
+        )
+
+    @property
+    def latency(self) -> float:
+        """Seconds from a block leaving the callback to the speaker (as PortAudio reports it)."""
+        return float(self._stream.latency)
+
+    def _callback(self, outdata: np.ndarray, frames: int, time_info: object, status: object) -> None:
+        if status and getattr(status, "output_underflow", False):
+            self.underflows += 1
+        try:
+            delay = float(time_info.outputBufferDacTime - time_info.currentTime)  # type: ignore[attr-defined]
+            if not 0.0 <= delay < 1.0:
+                delay = float(self._stream.latency)
+            samples, notices = self._mixer.render(frames, self._clock() + delay)
+            outdata[:, 0] = samples
+            for notice in notices:
+                self._notifier.send(notice)
+            if not self._mixer.busy:
+                self._idle.set()
+        except Exception:  # never let the callback die: that would stop the stream
+            self.errors += 1
+            outdata.fill(0)
+
+    def play(self, clip: Clip, overlay: bool = False) -> Playback:
+        """Queue a clip (resampled to the device rate here, not in the callback)."""
+        item = self._mixer.add(clip.at_rate(self.sample_rate), overlay)
+        if not item.done.is_set():
+            self._idle.clear()
+        return item
+
+    def stop(self) -> None:
+        """Silence within one block plus the device buffer, and drop the queue."""
+        self._mixer.stop()
+
+    def pause(self) -> None:
+        """Silence within one block plus the device buffer, keeping the place."""
+        self._mixer.pause()
+
+    def resume(self) -> None:
+        """Continue where `pause` left off."""
+        self._mixer.resume()
+
+    @property
+    def paused(self) -> bool:
+        """Whether paused."""
+        return self._mixer.paused
+
+    @property
+    def volume(self) -> float:
+        """Output gain, 0 to 1."""
+        return self._mixer.volume
+
+    @volume.setter
+    def volume(self, value: float) -> None:
+        self._mixer.volume = value
+
+    def louder(self) -> float:
+        """One volume step up."""
+        return self._mixer.louder()
+
+    def quieter(self) -> float:
+        """One volume step down."""
+        return self._mixer.quieter()
+
+    @property
+    def busy(self) -> bool:
+        """Whether anything plays or waits to."""
+        return self._mixer.busy
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until everything queued has played (or was stopped); False on timeout."""
+        return self._idle.wait(timeout)
+
+    def subscribe(self, listener: Listener) -> None:
+        """Be told what plays when, in this player's clock."""
+        self._notifier.subscribe(listener)
+
+    def close(self) -> None:
+        """Stop the stream and the notifier."""
+        try:
+            self._stream.stop()
+            self._stream.close()
+        except self._sd.PortAudioError as exc:
+            _LOGGER.warning("closing the speaker: %s", exc)
+        self._notifier.close()
+
+    def __enter__(self) -> Player:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class WavSink:
+    """A speaker that writes a WAV file on a clock's timeline: silence where nothing plays, sound where it does.
+
+    With a virtual clock the run loop calls `advance_to(t)` as time moves; with `realtime=True` a
+    thread follows the clock by itself. The file's second s is the clock's `origin + s`.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        clock: Callable[[], float],
+        *,
+        sample_rate: int = 22050,
+        volume: float = 0.8,
+        realtime: bool = False,
+        origin: float | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.sample_rate = int(sample_rate)
+        self._clock = clock
+        self.origin = clock() if origin is None else origin
+        self._mixer = Mixer(self.sample_rate, volume=volume)
+        self._notifier = _Notifier(threaded=False)
+        self._lock = threading.RLock()
+        self._written = 0
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._wav = wave.open(str(self.path), "wb")
+        except OSError as exc:
+            raise AudioFileError(f"cannot write WAV file {self.path}: {exc}") from exc
+        self._wav.setnchannels(1)
+        self._wav.setsampwidth(2)
+        self._wav.setframerate(self.sample_rate)
+        self._closed = False
+        self._pump: threading.Thread | None = None
+        self._stop_pump = threading.Event()
+        if realtime:
+            self._pump = threading.Thread(target=self._follow, daemon=True, name="wav-sink")
+            self._pump.start()
+
+    @property
+    def position(self) -> float:
+        """Clock time up to which the file is written."""
+        return self.origin + self._written / self.sample_rate
+
+    def advance_to(self, t: float) -> None:
+        """Write the timeline up to clock time `t` (notices for that stretch are sent now)."""
+        with self._lock:
+            if self._closed:
+                return
+            target = int(round((t - self.origin) * self.sample_rate))
+            block = max(1, self.sample_rate // 100)
+            while self._written < target:
+                n = min(block, target - self._written)
+                samples, notices = self._mixer.render(n, self.position)
+                self._wav.writeframes(to_int16(samples).tobytes())
+                self._written += n
+                for notice in notices:
+                    self._notifier.send(notice)
+
+    def _follow(self) -> None:
+        while not self._stop_pump.wait(0.01):
+            self.advance_to(self._clock())
+
+    def _catch_up(self) -> None:
+        self.advance_to(self._clock())
+
+    def play(self, clip: Clip, overlay: bool = False) -> Playback:
+        """Queue a clip at the current clock time."""
+        with self._lock:
+            self._catch_up()
+            return self._mixer.add(clip.at_rate(self.sample_rate), overlay)
+
+    def stop(self) -> None:
+        """Silence from the current clock time on, and drop the queue."""
+        with self._lock:
+            self._catch_up()
+            self._mixer.stop()
+
+    def pause(self) -> None:
+        """Silence from the current clock time on, keeping the place."""
+        with self._lock:
+            self._catch_up()
+            self._mixer.pause()
+
+    def resume(self) -> None:
+        """Continue at the current clock time."""
+        with self._lock:
+            self._catch_up()
+            self._mixer.resume()
+
+    @property
+    def paused(self) -> bool:
+        """Whether paused."""
+        return self._mixer.paused
+
+    @property
+    def volume(self) -> float:
+        """Output gain, 0 to 1."""
+        return self._mixer.volume
+
+    @volume.setter
+    def volume(self, value: float) -> None:
+        with self._lock:
+            self._catch_up()
+            self._mixer.volume = value
+
+    def louder(self) -> float:
+        """One volume step up."""
+        with self._lock:
+            self._catch_up()
+            return self._mixer.louder()
+
+    def quieter(self) -> float:
+        """One volume step down."""
+        with self._lock:
+            self._catch_up()
+            return self._mixer.quieter()
+
+    @property
+    def busy(self) -> bool:
+        """Whether anything plays or waits to."""
+        return self._mixer.busy
+
+    def queued_seconds(self) -> float:
+        """Clock seconds until the queue is played out (for a virtual clock to schedule `narration_done`)."""
+        return self._mixer.queued_seconds()
+
+    def drain(self, limit: float = 3600.0) -> float:
+        """Let the clock-free tail play out: write until nothing is queued (at most `limit` s); the end time."""
+        with self._lock:
+            end = self.position + limit
+            while self._mixer.busy and not self._mixer.paused and self.position < end:
+                self.advance_to(self.position + 0.1)
+            return self.position
+
+    def subscribe(self, listener: Listener) -> None:
+        """Be told what plays when, in clock time (sent from whichever thread advances the sink)."""
+        self._notifier.subscribe(listener)
+
+    def close(self, drain: bool = False) -> None:
+        """Write up to now (and, with `drain`, whatever is still queued), then finish the file."""
+        if self._pump is not None:
+            self._stop_pump.set()
+            self._pump.join(timeout=2)
+        with self._lock:
+            if self._closed:
+                return
+            self._catch_up()
+            if drain:
+                self.drain()
+            self._closed = True
+            self._wav.close()
+
+    def __enter__(self) -> WavSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
