@@ -59,3 +59,21 @@ class StateChanged:
     state: str
     t: float
     detail: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A request to the player: louder (+1) or quieter (-1) by one step."""
+
+    change: int
+    t: float
+
+
+@dataclass(frozen=True)
+class Silence:
+    """Stop sounding at once (pause, stop, a jump away from a sentence): cut what is playing."""
+
+    t: float
+
+
+__all__ += ["Volume", "Silence"]

@@ -1,0 +1,118 @@
+"""What the session says: sentences with their placeholders filled, counts, hints, and how long speech takes."""
+
+from __future__ import annotations
+
+from voiceguide.packs.schema import Pack, StrokeGroup, sentences
+from voiceguide.session.position import Position, step_seconds_left
+
+__all__ = [
+    "SENTENCE_GAP",
+    "speech_seconds",
+    "fill",
+    "step_script",
+    "group_script",
+    "stroke_text",
+    "where_text",
+    "seconds_left",
+]
+
+SENTENCE_GAP = 0.5
+"""Seconds of quiet after each narrated sentence (as in `voiceguide.packs.timeline`)."""
+
+
+def speech_seconds(text: str, rate_wpm: float) -> float:
+    """Estimated time to say a text at a rate in words per minute, with the gap after it."""
+    words = max(1, len(text.split()))
+    return words * 60.0 / rate_wpm + SENTENCE_GAP
+
+
+def fill(text: str, values: dict[str, object]) -> str:
+    """Fill the documented placeholders ({count}, {total}, {step}, {steps}, {remaining})."""
+    return text.format_map(values)
+
+
+def _step_values(pack: Pack, index: int) -> dict[str, object]:
+    step = pack.steps[index]
+    first = step.strokes[0].count if step.strokes else 0
+    return {
+        "count": first,
+        "total": step.total_strokes,
+        "step": index + 1,
+        "steps": len(pack.steps),
+        "remaining": len(pack.steps) - index - 1,
+    }
+
+
+def step_script(pack: Pack, index: int) -> list[str]:
+    """The step's own narration."""
+    values = _step_values(pack, index)
+    return [fill(s, values) for s in sentences(pack.steps[index].say)]
+
+
+def group_script(pack: Pack, pos: Position) -> list[str]:
+    """What is said before a stroke group starts."""
+    step = pack.steps[pos.step]
+    if pos.group >= len(step.strokes):
+        return []
+    group = step.strokes[pos.group]
+    values = _step_values(pack, pos.step) | {"count": group.count}
+    return [fill(s, values) for s in sentences(group.say)]
+
+
+def stroke_text(pack: Pack, pos: Position, group: StrokeGroup, number: int) -> tuple[str, str] | None:
+    """What to say on repetition `number`: (kind, text), or None when only a tick is played."""
+    cue = None
+    if group.cue:
+        values = _step_values(pack, pos.step) | {
+            "count": number,
+            "total": group.count,
+            "remaining": group.count - number,
+        }
+        cue = fill(group.cue, values)
+    if group.count_aloud:
+        if cue is None:
+            return "count", str(number)
+        return "count", cue if group.cue and "{count}" in group.cue else f"{number}, {cue}"
+    if cue is not None:
+        return "cue", cue
+    return None
+
+
+def seconds_left(pack: Pack, pos: Position, tempo: float) -> float:
+    """Estimated seconds to the end of the routine from a position."""
+    rate = pack.voice.rate / tempo
+    total = step_seconds_left(pack, pos, tempo)
+    for i in range(pos.step + 1, len(pack.steps)):
+        step = pack.steps[i]
+        total += sum(speech_seconds(s, rate) for s in step_script(pack, i))
+        total += sum(speech_seconds(s, rate) for g in range(len(step.strokes))
+                     for s in group_script(pack, Position(i, g)))
+        total += step_seconds_left(pack, Position(i), tempo)
+    if pack.closing is not None:
+        total += sum(speech_seconds(s, rate) for s in sentences(pack.closing.say))
+    return total
+
+
+def _duration_words(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes >= 2:
+        return f"about {minutes} minutes"
+    if seconds >= 50:
+        return "about a minute"
+    return f"about {max(5, int(round(seconds / 5.0)) * 5)} seconds"
+
+
+def where_text(pack: Pack, pos: Position, tempo: float, stroke: int = 0) -> str:
+    """Answer to 'where am I': the step, the repetition, and the time left."""
+    if pos.step >= len(pack.steps):
+        return "All steps are done; this is the closing."
+    step = pack.steps[pos.step]
+    parts = [f"Step {pos.step + 1} of {len(pack.steps)}, {step.title}."]
+    if step.strokes and pos.group < len(step.strokes):
+        group = step.strokes[pos.group]
+        if stroke > 0:
+            parts.append(f"Repetition {stroke} of {group.count}.")
+        if len(step.strokes) > 1:
+            parts.append(f"Part {pos.group + 1} of {len(step.strokes)}.")
+    parts.append(f"{_duration_words(seconds_left(pack, pos, tempo)).capitalize()} left.")
+    return " ".join(parts)
