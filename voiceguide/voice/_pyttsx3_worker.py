@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import wave
 from typing import Any
 
 
@@ -26,6 +27,23 @@ def _voices(engine: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _espeak_synchronize() -> Any:
+    """espeak's "wait until queued commands are done", or a no-op on engines other than espeak."""
+    try:
+        from pyttsx3.drivers import _espeak
+    except Exception:  # noqa: BLE001 - not espeak (macOS, Windows): nothing to wait for
+        return lambda: None
+    return _espeak.Synchronize
+
+
+def _frames(path: str) -> int:
+    try:
+        with wave.open(path, "rb") as wav:
+            return wav.getnframes()
+    except (OSError, EOFError, wave.Error):
+        return 0
+
+
 def _serve(proto: Any) -> int:
     def answer(obj: dict[str, Any]) -> None:
         proto.write(json.dumps(obj) + "\n")
@@ -35,6 +53,7 @@ def _serve(proto: Any) -> int:
         import pyttsx3
 
         engine = pyttsx3.init()
+        synchronize = _espeak_synchronize()
         default_voice = engine.getProperty("voice")
     except Exception as exc:  # noqa: BLE001 - any failure here is reported to the parent as text
         answer({"ok": False, "error": f"pyttsx3 could not start: {type(exc).__name__}: {exc}"})
@@ -51,12 +70,18 @@ def _serve(proto: Any) -> int:
                 answer({"ok": True, "voices": _voices(engine), "default_voice": default_voice})
             elif op == "render":
                 voice = req.get("voice") or default_voice
-                if voice != current_voice:
-                    engine.setProperty("voice", voice)
-                    current_voice = voice
-                engine.setProperty("rate", int(req["rate"]))
-                engine.save_to_file(req["text"], req["path"])
-                engine.runAndWait()
+                for _attempt in range(2):
+                    if voice != current_voice:
+                        engine.setProperty("voice", voice)
+                        current_voice = voice
+                    engine.setProperty("rate", int(req["rate"]))
+                    # espeak queues property changes on its own thread, and pyttsx3's runAndWait cancels
+                    # whatever is still queued: without this wait a new rate or voice is sometimes lost.
+                    synchronize()
+                    engine.save_to_file(req["text"], req["path"])
+                    engine.runAndWait()
+                    if _frames(req["path"]) > 0:
+                        break
                 answer({"ok": True})
             elif op == "quit":
                 answer({"ok": True})
