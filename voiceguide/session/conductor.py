@@ -113,6 +113,12 @@ class Conductor:
         self._line += 1
         return self.fire("narration_done")
 
+    def next_event(self) -> tuple[str, float] | None:
+        """The pending beat or timeout and when it is due (None while frozen or idle)."""
+        if self._timer is None or self._timer_trigger is None:
+            return None
+        return self._timer_trigger, self._timer.when
+
     def _schedule(self, delay: float, trigger: str) -> None:
         self._cancel_timer()
         self._timer_trigger = trigger

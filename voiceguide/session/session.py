@@ -62,6 +62,10 @@ class Session:
         """Finished or stopped."""
         return self.state in (State.FINISHED, State.STOPPED)
 
+    def next_event(self) -> tuple[str, float] | None:
+        """The engine's next timed trigger (beat or timeout) and the clock time it is due, if any."""
+        return self._conductor.next_event()
+
     def expected_commands(self) -> set[Command]:
         """Commands that mean something right now (for narrowing the recognizer's grammar)."""
         return self._conductor.expected()
