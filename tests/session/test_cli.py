@@ -107,3 +107,13 @@ def test_session_graph_prints_mermaid_and_writes_the_docs_page(capsys, tmp_path)
     code, out, _ = run(capsys, "session", "graph", "--markdown", "-o", str(target))
     text = target.read_text()
     assert code == 0 and "```mermaid" in text and "| trigger | from | to | when | does |" in text
+
+
+def test_the_docs_page_is_up_to_date():
+    from pathlib import Path
+
+    from voiceguide.session.graph import markdown
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "session-states.md"
+    assert page.read_text(encoding="utf-8") == markdown(), \
+        "regenerate with: voiceguide session graph --markdown -o docs/session-states.md"

@@ -237,9 +237,6 @@ class Conductor:
         return self._returns_to(State.PAUSED)
 
     # ---- starting -----------------------------------------------------------------------------------
-    def load_checkpoint(self) -> None:
-        """Nothing to load here: the Session looked the checkpoint up before 'start'."""
-
     def _checkpoint_target(self) -> Position:
         cp = self.checkpoint
         assert cp is not None

@@ -6,7 +6,28 @@ import re
 
 from voiceguide.session.machine import ENGINE_TRIGGERS, State, build_machine, transitions_table
 
-__all__ = ["mermaid", "markdown"]
+__all__ = ["COMMAND_EFFECTS", "mermaid", "markdown"]
+
+COMMAND_EFFECTS = (
+    ("start / ready", "from idle: begin; with a saved place of the same pack, offer to resume it first "
+     "(at the offer, `start`/`no` begins again and forgets the saved place, `resume`/`yes` continues there)"),
+    ("next", "this part is done: the intro is skipped, a stroke group ends (next group, else the step's rest, "
+     "else the next step), a rest ends, a hold is released, the closing is skipped"),
+    ("back", "mid-count: the start of this stroke group; at the start of a group: the previous group; "
+     "at the start of a step: the previous step; at the very start: a hint (\"This is the first step.\")"),
+    ("repeat", "say the step's instruction again and restart the current group's count"),
+    ("slower / faster", "tempo × 1.25 / × 0.8 within 0.5–2: beat spacing and speech rate follow; "
+     "remembered for the pack's next session"),
+    ("pause", "everything freezes mid-count (the player is told to go quiet at once)"),
+    ("resume / go / continue", "continue from exactly the beat, timer or sentence that was interrupted; "
+     "in a hold, release it"),
+    ("stop", "ask for confirmation; `yes` or `stop` ends with the place saved, `no`/`resume` or no answer "
+     "carries on"),
+    ("where", "say the step, the repetition and the time left"),
+    ("help", "list the commands that mean something right now"),
+    ("louder / quieter", "a volume request to the player"),
+)
+"""Plain-language meaning of each command, for the docs page."""
 
 _EDGE = re.compile(r"^(\s*)(\w+) --> (\w+): (.*)$")
 
@@ -65,6 +86,12 @@ def markdown() -> str:
         "```mermaid",
         mermaid().rstrip(),
         "```",
+        "",
+        "## What each command does",
+        "",
+        "| command | effect |",
+        "| --- | --- |",
+        *[f"| {name} | {effect} |" for name, effect in COMMAND_EFFECTS],
         "",
         "## Transitions, in the order they are tried",
         "",

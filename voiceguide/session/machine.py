@@ -116,7 +116,7 @@ def transitions_table() -> list[Row]:
     rows: list[Row] = []
     # Starting: fresh, or with an offer to resume a saved place.
     for cmd in (C.START, C.READY):
-        rows += [_row(cmd, State.IDLE, State.OFFER, when="has_checkpoint", before="load_checkpoint"),
+        rows += [_row(cmd, State.IDLE, State.OFFER, when="has_checkpoint"),
                  _row(cmd, State.IDLE, State.INTRO, before="begin_fresh")]
     for cmd in (C.RESUME, C.YES):
         rows += [_row(cmd, State.OFFER, State.CLOSING, when="checkpoint_at_end", before="begin_from_checkpoint"),
