@@ -16,6 +16,7 @@ __all__ = ["main", "UsageError", "UserError", "build_parser"]
 # Each module registers its own subcommands; one job per module.
 _COMMAND_MODULES = (
     "voiceguide.cli.pack",
+    "voiceguide.cli.audio",
     "voiceguide.cli.session",
 )
 
