@@ -143,3 +143,21 @@ def test_the_speaker_clock_is_the_one_given(virtual_audio: object, tmp_path: Pat
         assert 0.0 <= started.start < 5.0  # seconds since origin, not since boot
     finally:
         player.close()
+
+
+def test_the_speaker_reports_a_sentence_narrated_after_the_device_played_it(player: Player, capture, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from voiceguide.events import Say
+    from voiceguide.voice.speaker import Speaker
+
+    done = threading.Event()
+    heard_at: list[float] = []
+    with Narrator(NarratorSettings(cache_dir=tmp_path, language="en-US")) as narrator:
+        speaker = Speaker(narrator, player, lambda say: (heard_at.append(time.monotonic()), done.set()))
+        with capture("vspeaker_mon") as cap:
+            t0 = time.monotonic()
+            speaker.handle(Say("Relax your shoulders.", 0.0))
+            assert done.wait(10)
+            time.sleep(0.2)
+    duration = narrator.clip("Relax your shoulders.").duration
+    assert heard_at[0] - t0 >= duration - 0.05  # reported after it was played, not when queued
+    assert cap.rms_between(t0, heard_at[0]) > 0.02

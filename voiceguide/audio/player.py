@@ -302,19 +302,20 @@ class WavSink:
         return self.origin + self._written / self.sample_rate
 
     def advance_to(self, t: float) -> None:
-        """Write the timeline up to clock time `t` (notices for that stretch are sent now)."""
+        """Write the timeline up to clock time `t`; the notices for that stretch are sent on return."""
+        sent: list[NowPlaying] = []
         with self._lock:
-            if self._closed:
-                return
-            target = int(round((t - self.origin) * self.sample_rate))
-            block = max(1, self.sample_rate // 100)
-            while self._written < target:
-                n = min(block, target - self._written)
-                samples, notices = self._mixer.render(n, self.position)
-                self._wav.writeframes(to_int16(samples).tobytes())
-                self._written += n
-                for notice in notices:
-                    self._notifier.send(notice)
+            if not self._closed:
+                target = int(round((t - self.origin) * self.sample_rate))
+                block = max(1, self.sample_rate // 100)
+                while self._written < target:
+                    n = min(block, target - self._written)
+                    samples, notices = self._mixer.render(n, self.position)
+                    self._wav.writeframes(to_int16(samples).tobytes())
+                    self._written += n
+                    sent += notices
+        for notice in sent:  # outside the lock: a listener may call back into the sink
+            self._notifier.send(notice)
 
     def _follow(self) -> None:
         while not self._stop_pump.wait(0.01):

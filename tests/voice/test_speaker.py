@@ -1,0 +1,117 @@
+"""The session's outputs become sound: Say → cached narration, Cue → chime/tick, Silence → stop, Volume → level."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voiceguide.audio.clip import read_wav
+from voiceguide.audio.player import WavSink
+from voiceguide.events import Cue, Say, Silence, StateChanged, Volume
+from voiceguide.voice.narrator import Narrator, NarratorSettings
+from voiceguide.voice.speaker import Speaker
+
+RATE = 16000
+
+
+class VirtualClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture(scope="module")
+def narrator(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    with Narrator(NarratorSettings(cache_dir=tmp_path_factory.mktemp("cache"), language="en-US")) as n:
+        yield n
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x**2))) if x.size else 0.0
+
+
+def test_a_sentence_is_played_and_reported_narrated_at_its_end(narrator: Narrator, tmp_path: Path) -> None:
+    clock = VirtualClock()
+    narrated: list[tuple[float, Say]] = []
+    sink = WavSink(tmp_path / "out.wav", clock, sample_rate=RATE)
+    speaker = Speaker(narrator, sink, lambda s: narrated.append((clock.t, s)),
+                      prefetch=["Glide up eight times.", "Well done."])
+    say = Say("Glide up eight times.", 0.0)
+    speaker.handle(StateChanged("step", 0.0))  # ignored
+    speaker.handle(Cue("chime", 0.0))
+    speaker.handle(say)
+    assert narrator.wait_prefetched(30) and narrator.is_cached("Well done.")  # rendered ahead
+    duration = narrator.clip(say.text).duration
+    clock.t = 0.9 + duration - 0.05
+    sink.advance_to(clock.t)
+    assert narrated == []  # not yet: the chime plays first, then the sentence
+    clock.t = 0.9 + duration + 0.05
+    sink.advance_to(clock.t)
+    assert [s for _, s in narrated] == [say]
+    sink.close()
+    x = read_wav(tmp_path / "out.wav").samples
+    assert rms(x[: int(0.3 * RATE)]) > 0.02  # the chime
+    assert rms(x[int(1.0 * RATE) : int((0.9 + duration) * RATE)]) > 0.02  # the speech after it
+
+
+def test_silence_cuts_the_sentence_and_it_is_never_reported(narrator: Narrator, tmp_path: Path) -> None:
+    clock = VirtualClock()
+    narrated: list[Say] = []
+    sink = WavSink(tmp_path / "out.wav", clock, sample_rate=RATE)
+    speaker = Speaker(narrator, sink, narrated.append)
+    speaker.handle(Say("Place your fingertips between your brows and glide upward.", 0.0))
+    clock.t = 1.0
+    speaker.handle(Silence(1.0))
+    clock.t = 6.0
+    sink.close()
+    assert narrated == []
+    x = read_wav(tmp_path / "out.wav").samples
+    assert rms(x[: RATE]) > 0.02 and rms(x[int(1.01 * RATE) :]) == 0.0
+
+
+def test_ticks_keep_the_beat_over_narration_and_volume_requests_apply(narrator: Narrator, tmp_path: Path) -> None:
+    clock = VirtualClock()
+    sink = WavSink(tmp_path / "out.wav", clock, sample_rate=RATE, volume=0.5)
+    speaker = Speaker(narrator, sink)
+    speaker.handle(Say("Breathe in slowly and deeply.", 0.0))
+    clock.t = 0.5
+    speaker.handle(Cue("tick", 0.5))
+    assert sink.queued_seconds() > 0  # the sentence still plays
+    speaker.handle(Volume(+1, 0.5))
+    assert sink.volume == pytest.approx(0.6)
+    speaker.handle(Volume(-1, 0.5))
+    speaker.handle(Volume(-1, 0.5))
+    assert sink.volume == pytest.approx(0.4)
+    sink.close(drain=True)
+    with wave.open(str(tmp_path / "out.wav")) as w:
+        assert w.getnframes() > RATE
+
+
+def test_a_pack_sound_is_played_and_a_missing_one_falls_back_to_a_tick(narrator: Narrator, tmp_path: Path) -> None:
+    from voiceguide.audio.clip import write_wav
+
+    t = np.arange(int(0.1 * 44100)) / 44100
+    write_wav(tmp_path / "knock.wav", (0.5 * np.sin(2 * np.pi * 300 * t)).astype(np.float32), 44100)
+    clock = VirtualClock()
+    sink = WavSink(tmp_path / "out.wav", clock, sample_rate=RATE)
+    speaker = Speaker(narrator, sink, sounds_dir=tmp_path)
+    speaker.handle(Cue("knock.wav", 0.0))
+    speaker.handle(Cue("missing.wav", 0.0))
+    clock.t = 0.5
+    sink.close()
+    x = read_wav(tmp_path / "out.wav").samples
+    assert rms(x[: int(0.1 * RATE)]) > 0.1
+
+
+def test_a_blank_sentence_is_narrated_at_once(narrator: Narrator, tmp_path: Path) -> None:
+    narrated: list[Say] = []
+    sink = WavSink(tmp_path / "out.wav", VirtualClock(), sample_rate=RATE)
+    speaker = Speaker(narrator, sink, narrated.append)
+    speaker.handle(Say("  ", 0.0))
+    assert len(narrated) == 1
+    sink.close()

@@ -1,0 +1,126 @@
+"""The session's voice: its output events (Say, Cue, Silence, Volume) become sound on one sink.
+
+The run loop hands every session output to `Speaker.handle`; the Speaker tells it back, through
+`on_narrated`, when a sentence has been played to its end (the session's `narration_done`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from voiceguide.audio.clip import AudioFileError, Clip, read_wav
+from voiceguide.audio.mixer import NowPlaying
+from voiceguide.audio.player import AudioSink
+from voiceguide.events import Cue, Say, Silence, Volume
+from voiceguide.voice.cues import CUES, cue
+from voiceguide.voice.narrator import Narrator
+
+__all__ = ["Speaker"]
+
+_LOGGER = logging.getLogger(__name__)
+
+OVERLAY_CUES = frozenset({"tick"})
+"""Cues that keep the beat: they play at once, over narration, instead of waiting their turn."""
+
+
+class Speaker:
+    """Session output → narration and cues on a sink; `on_narrated(say)` when a sentence was fully heard.
+
+    `on_narrated` runs on the sink's notice thread (device) or inside `advance_to` (WAV sink): hand it
+    to the session's own thread. Pack sounds (`sound = "knock.wav"`) are read from `sounds_dir`.
+    """
+
+    def __init__(
+        self,
+        narrator: Narrator,
+        sink: AudioSink,
+        on_narrated: Callable[[Say], None] | None = None,
+        *,
+        sounds_dir: Path | None = None,
+        prefetch: Iterable[str] = (),
+    ) -> None:
+        self.narrator = narrator
+        self.sink = sink
+        self._on_narrated = on_narrated
+        self._sounds_dir = sounds_dir
+        self._lock = threading.Lock()
+        self._pending: dict[int, Say] = {}
+        self._early: set[int] = set()
+        self._sounds: dict[str, Clip] = {}
+        self._prefetch = [t for t in prefetch if t.strip()]
+        self._prefetched_scales: set[float] = set()
+        sink.subscribe(self._notice)
+
+    def prefetch(self, rate_scale: float = 1.0) -> None:
+        """Render the pack's sentences at a speech rate in the background (once per rate)."""
+        if rate_scale in self._prefetched_scales or not self._prefetch:
+            return
+        self._prefetched_scales.add(rate_scale)
+        queued = self.narrator.prefetch(self._prefetch, rate_scale)
+        if queued:
+            _LOGGER.info("rendering %d sentences ahead at rate ×%.2f", queued, rate_scale)
+
+    def handle(self, event: object) -> None:
+        """Act on one session output; other events (StateChanged…) are ignored."""
+        if isinstance(event, Say):
+            self.say(event)
+        elif isinstance(event, Cue):
+            self.cue(event.sound)
+        elif isinstance(event, Silence):
+            self.sink.stop()
+        elif isinstance(event, Volume):
+            level = self.sink.louder() if event.change > 0 else self.sink.quieter()
+            _LOGGER.info("volume %.0f%%", level * 100)
+
+    def say(self, say: Say) -> None:
+        """Queue a sentence (from cache when rendered ahead); a blank one is "narrated" at once."""
+        self.prefetch(say.rate_scale)  # a new tempo: the rest of the pack at the new rate, in the background
+        clip = self.narrator.clip(say.text, say.rate_scale, kind=say.kind)
+        item = self.sink.play(clip)  # not under our lock: a WAV sink may send notices from inside play()
+        with self._lock:
+            # a short clip can finish before we get here: its notice then waits in _early
+            finished_now = item.id in self._early or (item.done.is_set() and not item.interrupted)
+            self._early.discard(item.id)
+            if not finished_now and not item.done.is_set():
+                self._pending[item.id] = say
+        if finished_now and self._on_narrated is not None:
+            self._on_narrated(say)
+
+    def cue(self, sound: str) -> None:
+        """Play a generated cue (chime, tick) or a pack's WAV sound."""
+        clip = self._sound(sound)
+        if clip is not None:
+            self.sink.play(clip, overlay=sound in OVERLAY_CUES or sound.lower().endswith(".wav"))
+
+    def _sound(self, sound: str) -> Clip | None:
+        if sound in self._sounds:
+            return self._sounds[sound]
+        clip: Clip | None
+        if sound in CUES:
+            clip = cue(sound, self.sink.sample_rate)
+        elif sound.lower().endswith(".wav") and self._sounds_dir is not None:
+            try:
+                clip = read_wav(self._sounds_dir / sound, kind="cue").at_rate(self.sink.sample_rate)
+            except AudioFileError as exc:
+                _LOGGER.warning("%s; playing a tick instead", exc)
+                clip = cue("tick", self.sink.sample_rate)
+        else:
+            _LOGGER.warning("unknown cue %r; playing a tick instead", sound)
+            clip = cue("tick", self.sink.sample_rate)
+        self._sounds[sound] = clip
+        return clip
+
+    def _notice(self, notice: NowPlaying) -> None:
+        if notice.state == "started":
+            return
+        with self._lock:
+            say = self._pending.pop(notice.id, None)
+            if say is None and notice.state == "finished":
+                self._early.add(notice.id)
+                if len(self._early) > 1000:  # ids of cues and of other callers' clips: forget old ones
+                    self._early.clear()
+        if say is not None and notice.state == "finished" and self._on_narrated is not None:
+            self._on_narrated(say)
