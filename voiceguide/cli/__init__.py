@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "voiceguide.cli.pack",
     "voiceguide.cli.audio",
     "voiceguide.cli.session",
+    "voiceguide.cli.run",
 )
 
 

@@ -1,0 +1,114 @@
+"""`voiceguide run` end to end in the modes this machine offers: console, and WAV in → WAV out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voiceguide.app import IoPlan, RunSettings, plan_io
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def voiceguide(*args: str, stdin: str = "", env: dict[str, str] | None = None,
+               timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a subprocess with no sound devices (no PulseAudio/ALSA config is passed on)."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("PULSE_SERVER", "ALSA_CONFIG_PATH")}
+    clean.update(env or {})
+    return subprocess.run([sys.executable, "-m", "voiceguide", *args], input=stdin, capture_output=True,
+                          text=True, timeout=timeout, env=clean, cwd=ROOT)
+
+
+def events(stdout: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def test_console_fallback_walks_and_saves_the_place(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    proc = voiceguide("run", "--data-dir", data, "--json", stdin="next\nnext\nstop\nyes\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "No microphone" in proc.stderr and "No speaker" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    out = events(proc.stdout)
+    says = [e["text"] for e in out if e["type"] == "say" and e.get("kind") == "say"]
+    assert says[0].startswith("Welcome.")
+    assert [e["command"] for e in out if e["type"] == "command"] == ["next", "next", "stop", "yes"]
+    assert out[-1]["type"] == "command" and any(e.get("state") == "stopped" for e in out)
+
+    # "resume" next time continues at the step where the person stopped
+    again = voiceguide("run", "--data-dir", data, "--json", stdin="resume\n")
+    assert again.returncode == 0, again.stderr
+    hints = [e["text"] for e in events(again.stdout) if e.get("kind") == "hint"]
+    assert any("You stopped at step 2, Warm the oil" in h for h in hints)
+    states = [e for e in events(again.stdout) if e["type"] == "state"]
+    assert any("Warm the oil" in str(e.get("text", "")) for e in states)
+
+
+def test_unknown_typed_word_is_a_hint_not_a_crash(tmp_path: Path) -> None:
+    proc = voiceguide("run", "--console", "--data-dir", str(tmp_path), stdin="banana\nstop\nyes\n")
+    assert proc.returncode == 0
+    assert "not a command: 'banana'" in proc.stdout
+
+
+def test_wav_in_wav_out_follows_the_input_timeline(tmp_path: Path) -> None:
+    silence = tmp_path / "in.wav"
+    with wave.open(str(silence), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(np.zeros(16000 * 20, dtype=np.int16).tobytes())
+    out = tmp_path / "out.wav"
+    proc = voiceguide("run", "--input-wav", str(silence), "--output-wav", str(out), "--fast",
+                      "--data-dir", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "cache"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    with wave.open(str(out)) as w:
+        rate = w.getframerate()
+        audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768
+    assert abs(len(audio) / rate - 20.0) < 0.05  # the output covers exactly the input's 20 s
+    first = events(proc.stdout)
+    says = [e for e in first if e["type"] == "say"]
+    assert says and all(float(e["t"]) <= 20.0 for e in says)
+    # the narration is really in the file: loud where the first sentence plays, near silent before the end
+    start = int(float(says[0]["t"]) * rate)
+    assert np.sqrt(np.mean(audio[start:start + rate] ** 2)) > 0.01
+
+
+def test_explicit_missing_device_is_one_clear_error(tmp_path: Path) -> None:
+    proc = voiceguide("run", "--input-device", "usb mic", "--data-dir", str(tmp_path))
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") <= 3 and "Traceback" not in proc.stderr
+    assert "input device" in proc.stderr
+
+
+def test_broken_config_names_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('volume = 3\nengin = "vosk"\n')
+    proc = voiceguide("run", "--config", str(config), "--data-dir", str(tmp_path))
+    assert proc.returncode == 1
+    assert f"{config}:1: volume" in proc.stderr
+    assert "engin: unknown key (did you mean 'engine'?)" in proc.stderr
+
+
+@pytest.mark.parametrize(("kwargs", "probe", "expected"), [
+    ({}, {"input": None, "output": None}, IoPlan("mic", "device")),
+    ({}, {"input": "no mic", "output": None}, IoPlan("keyboard", "device", ("No microphone (no mic): type the "
+                                                                           "commands instead.",))),
+    ({"console": True}, {"input": None, "output": None}, IoPlan("keyboard", "print")),
+    ({"input_wav": Path("x.wav"), "fast": True}, {"input": None, "output": None}, IoPlan("wav", "print")),
+    ({"input_wav": Path("x.wav"), "output_wav": Path("y.wav")}, {"input": "x", "output": "x"}, IoPlan("wav", "wav")),
+])
+def test_plan_io(kwargs: dict[str, object], probe: dict[str, str | None], expected: IoPlan) -> None:
+    assert plan_io(RunSettings(**kwargs), lambda direction, spec: probe[direction]) == expected  # type: ignore[arg-type]
+
+
+def test_plan_io_explicit_device_missing_raises() -> None:
+    with pytest.raises(ValueError, match="gone"):
+        plan_io(RunSettings(output_device="usb", output_device_explicit=True),
+                lambda direction, spec: "gone" if direction == "output" else None)

@@ -1,0 +1,342 @@
+"""`voiceguide run`: microphone → recognizer → session → narration → speaker, wired once, run to the end.
+
+Data flows one way. Audio chunks are read on a listening thread and turned into commands there; every
+command is handed to the clock's thread (`clock.post`), where the session runs; the session's output
+events go to the speaker (or are printed), and the speaker reports back when a sentence has been heard.
+With `--input-wav` the clock is virtual and follows the input's audio position, so a command spoken
+20 s into the file acts 20 s into the session, and `--output-wav` is written on the same timeline.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from voiceguide.events import CommandEvent, Heard, Say, StateChanged
+from voiceguide.packs.loader import LoadedPack
+from voiceguide.session.clock import RealClock, VirtualClock
+from voiceguide.session.conductor import Output
+from voiceguide.session.session import Session
+from voiceguide.session.settings import SessionSettings
+from voiceguide.session.simulate import Entry, command_entry, transcript_entry
+from voiceguide.session.standin import EstimatedSpeech
+from voiceguide.speech.commands import Command, Vocabulary
+from voiceguide.store import Store
+
+__all__ = ["RunSettings", "IoPlan", "Runner", "plan_io"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything `voiceguide run` was asked for (config file, then flags)."""
+
+    input_device: str | int | None = None
+    """Microphone name or index (None: the default one)."""
+    output_device: str | int | None = None
+    """Speaker name or index (None: the default one)."""
+    input_device_explicit: bool = False
+    """The input device was named: its absence is an error, not a reason to fall back."""
+    output_device_explicit: bool = False
+    """The output device was named: its absence is an error, not a reason to fall back."""
+    input_wav: Path | None = None
+    """Listen to this file instead of a microphone."""
+    output_wav: Path | None = None
+    """Write what would be played to this file instead of a speaker."""
+    fast: bool = False
+    """With --input-wav: as fast as possible instead of in real time."""
+    console: bool = False
+    """Type commands and read narration, whatever devices exist."""
+    engine: str = "auto"
+    """Recognizer: auto, vosk or pocketsphinx."""
+    model: Path | None = None
+    """A vosk model folder."""
+    language: str | None = None
+    """Recognition language (None: the pack's)."""
+    tts: str = "pyttsx3"
+    """Narration engine."""
+    voice: str | None = None
+    """Narration voice (None: the pack's, else one for its language)."""
+    volume: float = 0.8
+    """Starting speaker volume, 0 to 1."""
+    cache_dir: Path | None = None
+    """Render cache for narration (None: the user cache dir)."""
+    json: bool = False
+    """Transcript as one JSON object per line."""
+    session: SessionSettings = field(default_factory=SessionSettings)
+    """How the session paces itself, and where history goes."""
+
+
+@dataclass(frozen=True)
+class IoPlan:
+    """Where commands come from and where sound goes, with the notices that explain any fallback."""
+
+    listen: str
+    """'mic', 'wav' or 'keyboard'."""
+    speak: str
+    """'device', 'wav' or 'print'."""
+    notices: tuple[str, ...] = ()
+
+
+class Listener(Protocol):
+    """What the run loop needs from recognition: audio in, heard commands out, grammar narrowing."""
+
+    def feed(self, samples: Any, start: float) -> list[Heard]: ...
+
+    def set_commands(self, commands: set[Command]) -> None: ...
+
+
+def plan_io(settings: RunSettings, device_probe: Callable[[str, str | int | None], str | None]) -> IoPlan:
+    """Decide input and output; `device_probe(direction, spec)` returns None when usable, else why not.
+
+    A device that was asked for by name and is missing is an error (raised as ValueError with the reason);
+    a default device that is missing falls back to the console, said in one line.
+    """
+    notices: list[str] = []
+    if settings.console:
+        return IoPlan("keyboard", "wav" if settings.output_wav else "print")
+    if settings.input_wav is not None:
+        listen = "wav"
+    else:
+        problem = device_probe("input", settings.input_device)
+        if problem is None:
+            listen = "mic"
+        elif settings.input_device_explicit:
+            raise ValueError(problem)
+        else:
+            listen = "keyboard"
+            notices.append(f"No microphone ({problem}): type the commands instead.")
+    if settings.output_wav is not None:
+        speak = "wav"
+    elif listen == "wav" and settings.fast:
+        speak = "print"  # as fast as possible cannot be played aloud
+    else:
+        problem = device_probe("output", settings.output_device)
+        if problem is None:
+            speak = "device"
+        elif settings.output_device_explicit:
+            raise ValueError(problem)
+        else:
+            speak = "print"
+            notices.append(f"No speaker ({problem}): the narration is printed instead.")
+    return IoPlan(listen, speak, tuple(notices))
+
+
+class Runner:
+    """One guided session: builds the parts for an IoPlan, runs until the routine ends, and cleans up."""
+
+    def __init__(
+        self,
+        loaded: LoadedPack,
+        settings: RunSettings,
+        plan: IoPlan,
+        store: Store | None,
+        vocabulary: Vocabulary,
+        write: Callable[[Entry], None],
+        listener_factory: Callable[[], Listener] | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.settings = settings
+        self.plan = plan
+        self.store = store
+        self.vocabulary = vocabulary
+        self._write = write
+        self._listener_factory = listener_factory
+        self.clock: RealClock | VirtualClock = VirtualClock() if plan.listen == "wav" else RealClock()
+        self._speaker: Any = None
+        self._sink: Any = None
+        self._estimate: EstimatedSpeech | None = None
+        self._listener: Listener | None = None
+        self._stopping = threading.Event()
+        self.session = Session(loaded.pack, loaded.content_hash, self.clock, self._on_output,
+                               settings.session, store, vocabulary)
+        self.heard: list[Heard] = []
+
+    # ---- output ---------------------------------------------------------------------------------
+    def _on_output(self, event: Output) -> None:
+        entry = transcript_entry(event, self.loaded.pack)
+        if entry is not None:
+            self._write(entry)
+        if self._speaker is not None:
+            self._speaker.handle(event)
+        elif self._estimate is not None:
+            self._estimate(event)
+        if isinstance(event, StateChanged) and self._listener is not None:
+            self._listener.set_commands(self.session.expected_commands())
+
+    def _narrated(self, say: Say) -> None:
+        """From the speaker (any thread): the sentence was heard to its end."""
+        if isinstance(self.clock, VirtualClock):
+            self.session.narration_done(say)  # the WAV sink reports inside advance_to, on our thread
+        else:
+            self.clock.post(lambda: self.session.narration_done(say))
+
+    def _open_output(self) -> None:
+        pack = self.loaded.pack
+        if self.plan.speak == "print":
+            self._estimate = EstimatedSpeech(self.clock, pack.voice.rate, self.session.narration_done)
+            return
+        from voiceguide.voice.narrator import Narrator, NarratorSettings
+        from voiceguide.voice.speaker import Speaker
+
+        narrator = Narrator(NarratorSettings(
+            engine=self.settings.tts,
+            voice=self.settings.voice or pack.voice.name,
+            language=pack.pack.language,
+            rate=pack.voice.rate,
+            cache_dir=self.settings.cache_dir,
+        ))
+        if self.plan.speak == "wav":
+            from voiceguide.audio.player import WavSink
+
+            assert self.settings.output_wav is not None
+            self._sink = WavSink(self.settings.output_wav, self.clock.now, volume=self.settings.volume,
+                                 realtime=isinstance(self.clock, RealClock))
+        else:
+            from voiceguide.audio.player import Player, PlayerSettings
+
+            self._sink = Player(PlayerSettings(device=self.settings.output_device, volume=self.settings.volume))
+        from voiceguide.packs.lint import narration_texts
+
+        texts = [text for _, text in narration_texts(pack) if "{" not in text]
+        self._speaker = Speaker(narrator, self._sink, self._narrated, sounds_dir=self.loaded.folder,
+                                prefetch=texts)
+        self._speaker.prefetch(1.0)
+
+    # ---- input ----------------------------------------------------------------------------------
+    def _command(self, command: Command, source: str) -> None:
+        """On the clock's thread: one command reaches the session."""
+        if self.session.over:
+            return
+        event = CommandEvent(command, self.clock.now(), source)
+        acted = self.session.handle(event)
+        self._write(command_entry(event, acted))
+
+    def feed_text(self, line: str, source: str = "keyboard") -> Command | None:
+        """A typed line (any thread): a command phrase or a command name."""
+        text = line.strip()
+        if not text:
+            return None
+        command = self.vocabulary.match(text)
+        if command is None:
+            try:
+                command = Command(text.lower())
+            except ValueError:
+                self._write(Entry(self.clock.now(), "hint", {"text": f"not a command: {text!r} (try: help)"}))
+                return None
+        self.clock.post(lambda: self._command(command, source))
+        return command
+
+    def _keyboard(self, end_on_eof: bool) -> None:
+        for line in sys.stdin:
+            if self._stopping.is_set():
+                return
+            self.feed_text(line)
+        if end_on_eof:
+            self.clock.post(self.stop)  # after the commands typed before the end
+
+    def _heard(self, heard: Heard) -> None:
+        self.heard.append(heard)
+        if heard.command is not None:
+            command = heard.command
+            self.clock.post(lambda: self._command(command, "voice"))
+
+    def _listen_mic(self) -> None:
+        from voiceguide.audio.source import MicSettings, MicSource
+
+        assert self._listener is not None
+        source = MicSource(MicSettings(device=self.settings.input_device), on_status=self._device_status)
+        try:
+            while not self._stopping.is_set():
+                chunk = source.read(timeout=0.2)
+                if chunk is None:
+                    continue
+                for heard in self._listener.feed(chunk.samples, chunk.start):
+                    self._heard(heard)
+        finally:
+            source.close()
+
+    def _device_status(self, status: Any) -> None:
+        """The microphone went away or came back: pause (and say so) or carry on listening."""
+        _LOGGER.warning("microphone %s: %s %s", status.device, status.state, status.message)
+        self._write(Entry(self.clock.now(), "device", {"text": f"microphone {status.state}: {status.message}"}))
+        if status.state == "lost":
+            self.clock.post(lambda: self._command(Command.PAUSE, "device"))
+
+    # ---- running --------------------------------------------------------------------------------
+    def run(self) -> None:
+        """Run the session to its end (or to the end of the input file, or `stop()`)."""
+        self._open_output()
+        if self.plan.listen in ("mic", "wav") and self._listener_factory is not None:
+            self._listener = self._listener_factory()
+            self._listener.set_commands(self.session.expected_commands())
+        try:
+            if self.plan.listen == "wav":
+                self._run_wav()
+            else:
+                assert isinstance(self.clock, RealClock)
+                self.clock.post(self.session.start)
+                if self.plan.listen == "mic":
+                    threading.Thread(target=self._listen_mic, name="listen", daemon=True).start()
+                if self.plan.listen == "keyboard" or sys.stdin.isatty():
+                    threading.Thread(target=self._keyboard, args=(self.plan.listen == "keyboard",),
+                                     name="keyboard", daemon=True).start()
+                self.clock.run(until=lambda: self.session.over)
+        finally:
+            self.close()
+
+    def _run_wav(self) -> None:
+        """The virtual clock follows the input file: chunk by chunk, time moves to the chunk's end."""
+        from voiceguide.audio.source import WavFileSource
+
+        assert isinstance(self.clock, VirtualClock) and self.settings.input_wav is not None
+        source = WavFileSource(self.settings.input_wav, fast=self.settings.fast)
+        self.session.start()
+        try:
+            while not self.session.over and not self._stopping.is_set():
+                chunk = source.read(timeout=0.5)
+                if chunk is None:
+                    if source.ended:
+                        break
+                    continue
+                end = chunk.start + len(chunk.samples) / source.sample_rate
+                self._advance(end)
+                if self._listener is not None:
+                    for heard in self._listener.feed(chunk.samples, chunk.start):
+                        self._heard(heard)
+                    self._advance(end)  # run the commands just posted, at this moment
+        finally:
+            source.close()
+
+    def _advance(self, t: float) -> None:
+        """Session events up to t, then the sound up to t (its 'heard to the end' notices act at once)."""
+        self.clock.advance_to(t)
+        if self._sink is not None and hasattr(self._sink, "advance_to"):
+            self._sink.advance_to(t)
+            self.clock.advance_to(t)
+
+    def stop(self) -> None:
+        """End the run from any thread (Ctrl-C, end of typed input); the checkpoint stays for 'resume'."""
+        self._stopping.set()
+        if isinstance(self.clock, RealClock):
+            self.clock.stop()
+
+    def close(self) -> None:
+        """Let the last sound finish (WAV) or cut it (device), and release the devices."""
+        self._stopping.set()
+        if self._sink is not None:
+            try:
+                if hasattr(self._sink, "drain"):
+                    self._sink.close(drain=False)
+                else:
+                    self._sink.close()
+            except Exception:  # closing must not hide the real outcome
+                _LOGGER.exception("closing the speaker failed")
+        if self._speaker is not None:
+            self._speaker.narrator.close()
