@@ -161,3 +161,40 @@ def test_the_speaker_reports_a_sentence_narrated_after_the_device_played_it(play
     duration = narrator.clip("Relax your shoulders.").duration
     assert heard_at[0] - t0 >= duration - 0.05  # reported after it was played, not when queued
     assert cap.rms_between(t0, heard_at[0]) > 0.02
+
+
+def test_a_speaker_that_disappears_is_reported_and_comes_back(virtual_audio, capture) -> None:  # type: ignore[no-untyped-def]
+    from voiceguide.audio.devices import DeviceStatus
+
+    statuses: list[DeviceStatus] = []
+    changed = threading.Condition()
+
+    def on_status(status: DeviceStatus) -> None:
+        with changed:
+            statuses.append(status)
+            changed.notify_all()
+
+    player = Player(PlayerSettings(device="vspeaker", stall_seconds=2.5, retry_seconds=0.5), on_status=on_status)
+    try:
+        rate = player.sample_rate
+        t = np.arange(int(5 * rate)) / rate
+        long_tone = Clip((0.3 * np.sin(2 * np.pi * 500 * t)).astype(np.float32), rate, "long", "cue")
+        item = player.play(long_tone)
+        time.sleep(0.3)
+        virtual_audio.down()
+        with changed:
+            assert changed.wait_for(lambda: [s.state for s in statuses] == ["lost"], timeout=10), statuses
+        assert statuses[0].direction == "output" and player.lost
+        assert item.done.wait(2) and item.interrupted  # what could not be heard is dropped, and said so
+        virtual_audio.up()
+        with changed:
+            assert changed.wait_for(lambda: [s.state for s in statuses] == ["lost", "restored"], timeout=20), statuses
+        assert not player.lost
+        with capture("vspeaker_mon") as cap:  # and it really plays again
+            t0 = time.monotonic()
+            assert player.play(Clip(long_tone.samples[: rate // 2], rate, "again", "cue")).done.wait(5)
+            time.sleep(0.2)
+            assert cap.rms_between(t0, time.monotonic()) > 0.05
+    finally:
+        player.close()
+        virtual_audio.up()

@@ -97,7 +97,7 @@ def test_a_microphone_that_disappears_is_reported_and_comes_back(virtual_audio, 
             statuses.append(status)
             changed.notify_all()
 
-    mic = MicSource(MicSettings(device="vmic", stall_seconds=0.5, retry_seconds=0.5), on_status=on_status)
+    mic = MicSource(MicSettings(device="vmic", stall_seconds=2.5, retry_seconds=0.5), on_status=on_status)
     reader = Reader(mic)
     try:
         time.sleep(0.5)

@@ -14,12 +14,12 @@ import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from voiceguide.audio.clip import AudioFileError, Clip, to_int16
-from voiceguide.audio.devices import DeviceError, find_device, import_sounddevice
+from voiceguide.audio.devices import DeviceError, DeviceStatus, find_device, import_sounddevice
 from voiceguide.audio.mixer import Mixer, NowPlaying, Playback
 
 __all__ = ["AudioSink", "Listener", "Player", "PlayerSettings", "WavSink", "NowPlaying", "Playback"]
@@ -124,14 +124,25 @@ class PlayerSettings:
     """PortAudio's suggested latency ('low', 'high' or seconds): sound already in the buffer still plays."""
     volume: float = 0.8
     """Starting volume, 0 to 1."""
+    stall_seconds: float = 3.0
+    """No callback for this long (or a stream that stopped by itself) means the device is gone."""
+    retry_seconds: float = 1.0
+    """Pause between attempts to reopen a lost device."""
 
 
 class Player:
     """The speaker: one OutputStream, opened at start and kept until close; silent blocks when idle."""
 
-    def __init__(self, settings: PlayerSettings = PlayerSettings(), clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        settings: PlayerSettings = PlayerSettings(),
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        on_status: Callable[[DeviceStatus], None] | None = None,
+    ) -> None:
         self.settings = settings
         self._clock = clock
+        self._on_status = on_status
         sd = import_sounddevice()
         self._sd = sd
         self.device = find_device(settings.device, "output")
@@ -142,40 +153,128 @@ class Player:
         """Blocks PortAudio reported as late (a crackle)."""
         self.errors = 0
         """Exceptions inside the audio callback (each gives one silent block)."""
+        self.losses = 0
+        """Times the device disappeared."""
         self._idle = threading.Event()
         self._idle.set()
-        blocksize = max(16, int(self.sample_rate * settings.block_seconds))
+        self._closed = threading.Event()
+        self._lost = False
+        self._last_callback = time.monotonic()
+        self._stream: Any = None
         try:
-            self._stream = sd.OutputStream(
+            self._open()
+        except DeviceError:
+            self._notifier.close()
+            raise
+        self._watchdog = threading.Thread(target=self._watch, daemon=True, name="speaker-watchdog")
+        self._watchdog.start()
+
+    def _open(self) -> None:
+        sd = self._sd
+        blocksize = max(16, int(self.sample_rate * self.settings.block_seconds))
+        try:
+            stream = sd.OutputStream(
                 device=self.device.index,
                 samplerate=self.sample_rate,
                 channels=1,
                 dtype="float32",
                 blocksize=blocksize,
-                latency=settings.latency,
+                latency=self.settings.latency,
                 callback=self._callback,
             )
-            self._stream.start()
+            stream.start()
         except sd.PortAudioError as exc:
-            self._notifier.close()
             raise DeviceError(f"cannot open output device {self.device.index} {self.device.name!r}: {exc}") from exc
+        self._stream = stream
+        self._last_callback = time.monotonic()
         _LOGGER.info(
             "speaker: %s at %d Hz, %d-sample blocks, %.1f ms output latency",
-            self.device.name, self.sample_rate, blocksize, self._stream.latency * 1000,
+            self.device.name, self.sample_rate, blocksize, stream.latency * 1000,
         )
+
+    # ---- disappearance and return ---------------------------------------------------------------
+    def _healthy(self) -> bool:
+        stream = self._stream
+        try:
+            active = stream is not None and bool(stream.active)
+        except Exception:  # noqa: BLE001 - a dead stream may fail in any way
+            active = False
+        return active and time.monotonic() - self._last_callback < self.settings.stall_seconds
+
+    def _report(self, state: str, message: str) -> None:
+        (_LOGGER.warning if state == "lost" else _LOGGER.info)("speaker %s: %s (%s)", self.device.name, state, message)
+        if self._on_status is not None:
+            try:
+                self._on_status(DeviceStatus(state, self.device.name, message, "output"))
+            except Exception:
+                _LOGGER.exception("speaker status listener failed")
+
+    def _drop_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+
+        def close() -> None:
+            try:
+                stream.abort()
+                stream.close()
+            except Exception as exc:  # noqa: BLE001
+                _LOGGER.debug("closing the lost speaker stream: %s", exc)
+
+        closer = threading.Thread(target=close, daemon=True, name="speaker-close")
+        closer.start()
+        closer.join(timeout=2.0)
+
+    def _watch(self) -> None:
+        period = min(0.1, self.settings.stall_seconds / 4)
+        while not self._closed.wait(period):
+            if self._healthy():
+                continue
+            self.losses += 1
+            self._lost = True
+            # what was queued cannot be heard: drop it, and say so to the listeners (narration_done…)
+            self._mixer.stop()
+            _, notices = self._mixer.render(1, self._clock())
+            for notice in notices:
+                self._notifier.send(notice)
+            self._idle.set()
+            self._report("lost", "the speaker stopped; retrying")
+            self._drop_stream()
+            while not self._closed.wait(self.settings.retry_seconds):
+                try:
+                    self._open()
+                except DeviceError as exc:
+                    _LOGGER.debug("speaker still gone: %s", exc)
+                    continue
+                opened_at = time.monotonic()
+                deadline = opened_at + self.settings.stall_seconds
+                while time.monotonic() < deadline and self._last_callback <= opened_at and not self._closed.is_set():
+                    time.sleep(0.02)
+                if self._healthy() and self._last_callback > opened_at:
+                    self._lost = False
+                    self._report("restored", "playing again")
+                    break
+                self._drop_stream()
+
+    @property
+    def lost(self) -> bool:
+        """Whether the device is gone right now."""
+        return self._lost
 
     @property
     def latency(self) -> float:
         """Seconds from a block leaving the callback to the speaker (as PortAudio reports it)."""
-        return float(self._stream.latency)
+        stream = self._stream
+        return float(stream.latency) if stream is not None else 0.0
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info: object, status: object) -> None:
+        self._last_callback = time.monotonic()
         if status and getattr(status, "output_underflow", False):
             self.underflows += 1
         try:
             delay = float(time_info.outputBufferDacTime - time_info.currentTime)  # type: ignore[attr-defined]
             if not 0.0 <= delay < 1.0:
-                delay = float(self._stream.latency)
+                delay = self.latency
             samples, notices = self._mixer.render(frames, self._clock() + delay)
             outdata[:, 0] = samples
             for notice in notices:
@@ -242,11 +341,15 @@ class Player:
 
     def close(self) -> None:
         """Stop the stream and the notifier."""
-        try:
-            self._stream.stop()
-            self._stream.close()
-        except self._sd.PortAudioError as exc:
-            _LOGGER.warning("closing the speaker: %s", exc)
+        self._closed.set()
+        self._watchdog.join(timeout=3)
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.stop()
+                stream.close()
+            except self._sd.PortAudioError as exc:
+                _LOGGER.warning("closing the speaker: %s", exc)
         self._notifier.close()
 
     def __enter__(self) -> Player:

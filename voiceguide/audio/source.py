@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from voiceguide.audio.clip import read_wav, resample, to_int16
-from voiceguide.audio.devices import DeviceError, DeviceInfo, find_device, import_sounddevice
+from voiceguide.audio.devices import DeviceError, DeviceInfo, DeviceStatus, find_device, import_sounddevice
 
 __all__ = [
     "SAMPLE_RATE",
@@ -159,16 +159,6 @@ class WavFileSource:
 
 
 @dataclass(frozen=True)
-class DeviceStatus:
-    """What happened to the microphone, for the run loop (pause the session, say so, resume)."""
-
-    state: str
-    """'lost' (no audio any more; retrying in the background) or 'restored' (listening again)."""
-    device: str
-    message: str = ""
-
-
-@dataclass(frozen=True)
 class MicSettings:
     """How the microphone is opened and watched."""
 
@@ -182,7 +172,7 @@ class MicSettings:
     """Audio the queue holds before blocks are dropped (and counted as overflows)."""
     latency: str | float = "low"
     """PortAudio's suggested input latency."""
-    stall_seconds: float = 1.0
+    stall_seconds: float = 3.0
     """No audio for this long means the device is gone."""
     retry_seconds: float = 1.0
     """Pause between attempts to reopen a lost device."""
@@ -220,7 +210,7 @@ class MicSource:
         self._delivered = 0
         self._resampler: Any = None
         self._closed = threading.Event()
-        self._last_audio = self._clock()
+        self._last_audio = time.monotonic()
         self._lost = False
         self._stream: Any = None
         self._open()
@@ -244,13 +234,13 @@ class MicSource:
         except sd.PortAudioError as exc:
             raise DeviceError(f"cannot open input device {self.device.index} {self.device.name!r}: {exc}") from exc
         self._stream = stream
-        self._last_audio = self._clock()
+        self._last_audio = time.monotonic()
         _LOGGER.info("microphone: %s at %d Hz → %d Hz", self.device.name, self.device_rate, SAMPLE_RATE)
 
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         """Copy and hand over; never block, never resample here."""
         now = self._clock()
-        self._last_audio = now
+        self._last_audio = time.monotonic()
         if status and getattr(status, "input_overflow", False):
             self.input_overflows += 1
         try:
@@ -304,7 +294,7 @@ class MicSource:
             active = bool(stream.active)
         except Exception:  # noqa: BLE001
             active = False
-        return active and self._clock() - self._last_audio < self.settings.stall_seconds
+        return active and time.monotonic() - self._last_audio < self.settings.stall_seconds
 
     def _watch(self) -> None:
         period = min(0.1, self.settings.stall_seconds / 4)
@@ -322,9 +312,9 @@ class MicSource:
                     self._report("retrying", str(exc))
                     continue
                 # opened: wait for real audio before calling it back
-                deadline = self._clock() + self.settings.stall_seconds
-                opened_at = self._clock()
-                while self._clock() < deadline and self._last_audio <= opened_at and not self._closed.is_set():
+                deadline = time.monotonic() + self.settings.stall_seconds
+                opened_at = time.monotonic()
+                while time.monotonic() < deadline and self._last_audio <= opened_at and not self._closed.is_set():
                     time.sleep(0.02)
                 if self._last_audio > opened_at:
                     self._lost = False
