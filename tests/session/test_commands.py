@@ -246,8 +246,13 @@ def test_commands_that_mean_nothing_while_paused_are_ignored_without_harm(harnes
     to_strokes(h)
     h.cmd(C.PAUSE)
     expected = h.session.expected_commands()
-    assert C.RESUME in expected and C.NEXT not in expected and C.PAUSE not in expected
-    for command in (C.NEXT, C.BACK, C.REPEAT, C.PAUSE, C.YES, C.NO, C.START):
+    assert C.RESUME in expected and C.PAUSE not in expected
+    frozen = h.session.position
+    for command in (C.NEXT, C.BACK, C.REPEAT):  # moving on while paused: a reminder, no move
+        assert h.cmd(command)
+        assert (h.state, h.session.position) == (State.PAUSED, frozen)
+        assert h.texts("hint") == ["Paused. Say resume when you are ready."]
+    for command in (C.PAUSE, C.YES, C.NO, C.START):
         assert not h.cmd(command)
         assert h.state is State.PAUSED and h.sim.entries[-1].text.endswith("(ignored)")
         assert h.since() == []
@@ -329,7 +334,7 @@ def test_help_lists_what_can_be_said_now(harness):
     h.cmd(C.PAUSE)
     h.cmd(C.HELP)
     (text,) = h.texts("hint")
-    assert "resume" in text and "next" not in text
+    assert "resume" in text and "pause" not in text
 
 
 def test_louder_and_quieter_ask_the_player_for_volume(harness):

@@ -8,9 +8,13 @@ import json
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voiceguide.cli import UsageError, UserError
 from voiceguide.packs.loader import LoadedPack, PackError, load_pack
+
+if TYPE_CHECKING:
+    from voiceguide.store import Store
 
 __all__ = ["register", "DEFAULT_PACK"]
 
@@ -115,8 +119,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     """List past sessions and the streak."""
-    from voiceguide.store import Store
-
     store = _open_store(args.data_dir)
     try:
         rows = store.history(args.limit)
@@ -139,14 +141,17 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_store(data_dir: Path | None):  # type: ignore[no-untyped-def]
+def _open_store(data_dir: Path | None) -> Store:
+    """The history database, or one clear error."""
+    import sqlite3
+
     from voiceguide.store import Store
 
     try:
         return Store.open(data_dir)
     except OSError as exc:
         raise UserError(f"cannot open the history in {data_dir or 'the user data dir'}: {exc}") from exc
-    except Exception as exc:  # sqlite3.Error: a damaged or foreign file
+    except sqlite3.Error as exc:  # a damaged or foreign file
         raise UserError(f"cannot read the history database: {exc}") from exc
 
 
@@ -169,13 +174,13 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 def cmd_console(args: argparse.Namespace) -> int:
     """Guide a pack in real time: type commands (one per line), read what would be said."""
+    from voiceguide.session.clock import RealClock
     from voiceguide.session.console import TextRun
     from voiceguide.session.settings import SessionSettings
 
     loaded = _open_pack(args.pack)
     store = _open_store(args.data_dir)
     settings = SessionSettings(hold_timeout=args.hold_seconds, data_dir=args.data_dir)
-    from voiceguide.session.clock import RealClock
 
     run = TextRun(loaded.pack, loaded.content_hash, settings, store,
                   lambda e: _emit(args.json, e.as_line(), e.as_dict()), RealClock(args.speed))

@@ -433,10 +433,14 @@ class Conductor:
         if frozen.trigger is not None:
             self._schedule(frozen.remaining, frozen.trigger)
 
-    def ask_confirm(self) -> None:
-        """Ask before ending; no answer means carry on."""
+    def say_confirm(self) -> None:
+        """The stop question."""
         self._say(f"Do you want to end the session? Say {self._phrase(Command.YES)} to end, "
                   f"or {self._phrase(Command.NO)} to carry on.", kind="hint")
+
+    def ask_confirm(self) -> None:
+        """Ask before ending; no answer means carry on."""
+        self.say_confirm()
         self._confirm_timer = self.clock.call_later(self.settings.confirm_timeout, self._confirm_timed_out)
 
     def _confirm_timed_out(self) -> None:

@@ -165,6 +165,8 @@ def transitions_table() -> list[Row]:
     rows.append(_row(C.PAUSE, ACTIVE, State.PAUSED, before="freeze", after="say_paused"))
     for cmd in (C.RESUME, C.READY):
         rows += _return_to(cmd, State.PAUSED, after="thaw")
+    for cmd in (C.NEXT, C.BACK, C.REPEAT):
+        rows.append(_row(cmd, State.PAUSED, None, after="say_paused"))  # a reminder of how to go on
 
     # stop: ask first; yes (or stop again) ends with the place saved; no, resume or silence carries on.
     rows.append(_row(C.STOP, (*ACTIVE, State.PAUSED), State.CONFIRM_STOP, before="freeze"))
@@ -172,6 +174,7 @@ def transitions_table() -> list[Row]:
         rows.append(_row(cmd, State.CONFIRM_STOP, State.STOPPED))
     for cmd in (C.NO, C.RESUME, "timeout"):
         rows += _return_to(cmd, State.CONFIRM_STOP, after="thaw")
+    rows.append(_row(C.REPEAT, State.CONFIRM_STOP, None, after="say_confirm"))
     return rows
 
 

@@ -25,7 +25,13 @@ def pack_vocabulary(pack: Pack) -> Vocabulary:
 
 
 class Session:
-    """One run of a routine. Not thread-safe: call it only from the clock's thread (`clock.post`)."""
+    """One run of a routine. Not thread-safe: call it only from the clock's thread (`clock.post`).
+
+    Wiring for a live run: recognizer → `clock.post(lambda: session.handle(CommandEvent(...)))`;
+    sink → the player (Say: speak at `rate_scale`; Cue: 'chime', 'tick' or a pack-relative WAV; Volume;
+    Silence: cut at once; StateChanged: narrow the grammar to `expected_commands()`); the player, after
+    each Say has played or been cut → `clock.post(lambda: session.narration_done(say))`; then
+    `clock.post(session.start)` and `clock.run(until=lambda: session.over)`."""
 
     def __init__(self, pack: Pack, content_hash: str, clock: Clock, sink: Sink,
                  settings: SessionSettings | None = None, store: Store | None = None,
