@@ -79,6 +79,7 @@ def test_a_hold_waits_until_next_ready_or_go(mini, make_harness, command):
     h = make_harness(mini, SessionSettings(hold_timeout=None))
     h.start()
     h.until_state(State.HOLD)
+    assert h.sim.entries[-1].text == "When you have finished, say ready."
     h.advance(3600)
     assert h.state is State.HOLD and h.session.position == Position(1, 0, 0)
     assert h.cmd(command)

@@ -391,7 +391,8 @@ class Conductor:
         self._schedule(group.seconds * self.tempo, "beat")
 
     def start_hold(self) -> None:
-        """Wait for the person; in simulations a hold is released after a while."""
+        """Wait for the person (telling them how to go on); in simulations a hold is released after a while."""
+        self._say(f"When you have finished, say {self._phrase(Command.READY)}.", kind="hint")
         if self.settings.hold_timeout is not None:
             self._schedule(self.settings.hold_timeout, "timeout")
 
