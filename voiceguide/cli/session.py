@@ -173,7 +173,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    """Guide a pack in real time: type commands (one per line), read what would be said."""
+    """Guide a pack in real time: type commands (one per line), read what would be said; Ctrl-C ends."""
     from voiceguide.session.clock import RealClock
     from voiceguide.session.console import TextRun
     from voiceguide.session.settings import SessionSettings
@@ -186,9 +186,8 @@ def cmd_console(args: argparse.Namespace) -> int:
                   lambda e: _emit(args.json, e.as_line(), e.as_dict()), RealClock(args.speed))
 
     def read_stdin() -> None:
-        for line in sys.stdin:
+        for line in sys.stdin:  # the end of input ends typing, not the session (Ctrl-C does)
             run.feed(line)
-        run.stop()
 
     threading.Thread(target=read_stdin, name="stdin", daemon=True).start()
     try:

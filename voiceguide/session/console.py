@@ -30,13 +30,17 @@ class TextRun:
         self.clock = clock or RealClock()
         self.vocabulary = pack_vocabulary(pack)
         self._write = write
+        self._held: list[Entry] | None = None
         self.session = Session(pack, content_hash, self.clock, self._sink, settings, store, self.vocabulary)
         self._speech = EstimatedSpeech(self.clock, pack.voice.rate, self.session.narration_done)
 
     def _sink(self, event: Output) -> None:
         entry = transcript_entry(event, self.pack)
         if entry is not None:
-            self._write(entry)
+            if self._held is not None:
+                self._held.append(entry)
+            else:
+                self._write(entry)
         self._speech(event)
 
     def feed(self, line: str, source: str = "keyboard") -> Command | None:
@@ -58,8 +62,14 @@ class TextRun:
         if self.session.over:
             return
         event = CommandEvent(command, self.clock.now(), source)
-        acted = self.session.handle(event)
-        self._write(command_entry(event, acted))
+        self._held = []
+        try:
+            acted = self.session.handle(event)
+        finally:
+            held, self._held = self._held, None
+        self._write(command_entry(event, acted))  # the command first, then what it caused
+        for entry in held:
+            self._write(entry)
 
     def run(self) -> None:
         """Start and run until the session is over or `stop()`."""
@@ -67,5 +77,5 @@ class TextRun:
         self.clock.run(until=lambda: self.session.over)
 
     def stop(self) -> None:
-        """End `run` from any thread (end of input, Ctrl-C)."""
+        """End `run` from any thread."""
         self.clock.stop()
