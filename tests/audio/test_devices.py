@@ -67,3 +67,13 @@ def test_devices_command_on_a_machine_without_sound() -> None:
                           text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "No audio devices" in proc.stdout or "No default" in proc.stdout
+
+
+def test_a_rate_the_device_accepts(virtual_audio: object) -> None:
+    from voiceguide.audio.devices import supported_rate
+
+    vmic = find_device("vmic", "input")
+    assert supported_rate(vmic, "input") == int(vmic.default_samplerate)
+    assert supported_rate(vmic, "input", 16000) == 16000
+    with pytest.raises(DeviceError, match="opens at none of these rates"):
+        supported_rate(vmic, "input", 10)

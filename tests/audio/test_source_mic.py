@@ -48,12 +48,17 @@ def ncc_best(heard: np.ndarray, ref: np.ndarray) -> float:
     return float(corr[lag] / (np.linalg.norm(seg) * np.linalg.norm(ref) + 1e-12))
 
 
-def test_speech_into_the_virtual_mic_arrives_resampled_to_16k(virtual_audio: object, said_next: Clip) -> None:
+@pytest.mark.parametrize("rate", [None, 16000])
+def test_speech_into_the_virtual_mic_arrives_resampled_to_16k(virtual_audio: object, said_next: Clip,
+                                                              rate: int | None) -> None:
     feed = Player(PlayerSettings(device="vmic_feed", volume=1.0))
-    mic = MicSource(MicSettings(device="vmic"))
+    mic = MicSource(MicSettings(device="vmic", sample_rate=rate))
     assert isinstance(mic, AudioSource)
     try:
-        assert mic.device_rate != SAMPLE_RATE  # the device's own rate: soxr does the conversion
+        if rate is None:
+            assert mic.device_rate == mic.device.default_samplerate != SAMPLE_RATE  # soxr converts
+        else:
+            assert mic.device_rate == SAMPLE_RATE  # nothing to convert
         reader = Reader(mic)
         time.sleep(0.3)
         assert feed.play(said_next).done.wait(10)

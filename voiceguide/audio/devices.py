@@ -14,6 +14,7 @@ __all__ = [
     "DeviceStatus",
     "Direction",
     "find_device",
+    "supported_rate",
     "import_sounddevice",
     "list_devices",
     "rescan",
@@ -159,3 +160,28 @@ def find_device(
             names = ", ".join(f"{d.index} {d.name!r}" for d in found)
             raise DeviceError(f"{wanted!r} matches several {direction} devices ({names}); name one exactly or by index")
     raise DeviceError(f"no {direction} device named {wanted!r}; {_names(devices, direction)}")
+
+
+COMMON_RATES = (48000, 44100, 32000, 22050, 16000)
+"""Rates tried, in order, when a device's default rate does not open (some USB mics list a rate they refuse)."""
+
+
+def supported_rate(device: DeviceInfo, direction: Direction, wanted: int | None = None) -> int:
+    """A rate the device accepts for a mono stream: the wanted one, its default, or a common one."""
+    sd = import_sounddevice()
+    check = sd.check_input_settings if direction == "input" else sd.check_output_settings
+    candidates = [int(wanted)] if wanted else []
+    candidates += [int(device.default_samplerate), *COMMON_RATES]
+    tried = []
+    for rate in dict.fromkeys(candidates):
+        try:
+            check(device=device.index, channels=1, dtype="float32", samplerate=rate)
+            if rate != candidates[0]:
+                _LOGGER.info("%s device %r: using %d Hz (%s refused)", direction, device.name, rate, candidates[0])
+            return rate
+        except Exception as exc:  # noqa: BLE001 - PortAudioError or ValueError, same meaning here
+            tried.append(f"{rate} Hz: {exc}")
+            if wanted:  # a rate asked for explicitly is not replaced by another
+                break
+    raise DeviceError(f"{direction} device {device.index} {device.name!r} opens at none of these rates: "
+                      + "; ".join(tried))

@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from voiceguide.audio.clip import AudioFileError, Clip, to_int16
-from voiceguide.audio.devices import DeviceError, DeviceStatus, find_device, import_sounddevice
+from voiceguide.audio.devices import DeviceError, DeviceStatus, find_device, import_sounddevice, supported_rate
 from voiceguide.audio.mixer import Mixer, NowPlaying, Playback
 
 __all__ = ["AudioSink", "Listener", "Player", "PlayerSettings", "WavSink", "NowPlaying", "Playback"]
@@ -146,7 +146,7 @@ class Player:
         sd = import_sounddevice()
         self._sd = sd
         self.device = find_device(settings.device, "output")
-        self.sample_rate = int(settings.sample_rate or self.device.default_samplerate)
+        self.sample_rate = supported_rate(self.device, "output", settings.sample_rate)
         self._mixer = Mixer(self.sample_rate, volume=settings.volume)
         self._notifier = _Notifier(threaded=True)
         self.underflows = 0

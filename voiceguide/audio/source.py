@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from voiceguide.audio.clip import read_wav, resample, to_int16
-from voiceguide.audio.devices import DeviceError, DeviceInfo, DeviceStatus, find_device, import_sounddevice
+from voiceguide.audio.devices import DeviceError, DeviceInfo, DeviceStatus, find_device, import_sounddevice, supported_rate
 
 __all__ = [
     "SAMPLE_RATE",
@@ -195,7 +195,7 @@ class MicSource:
         self._clock = clock
         self._on_status = on_status
         self.device: DeviceInfo = find_device(settings.device, "input")
-        self.device_rate = int(settings.sample_rate or self.device.default_samplerate)
+        self.device_rate = supported_rate(self.device, "input", settings.sample_rate)
         self._block = max(16, int(self.device_rate * settings.block_seconds))
         maxsize = max(4, int(settings.queue_seconds / settings.block_seconds))
         self._queue: queue.Queue[tuple[np.ndarray, float] | None] = queue.Queue(maxsize=maxsize)
