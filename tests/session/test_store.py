@@ -166,10 +166,11 @@ def test_a_changed_pack_without_that_step_starts_over_with_a_notice(mini, make_h
     h.cmd(C.YES)
     changed = _changed(mini, lambda t: t.replace('id = "breathe"', 'id = "breathe-deeply"'))
     h2 = make_harness(changed, store=store)
-    h2.start()
-    h2.cmd(C.RESUME)
-    assert h2.session.position == Position(0, 0, 0)
-    assert h2.texts()[0].startswith("The routine has changed since last time, and that step is gone")
+    h2.start()  # no offer: there is nothing to resume
+    assert (h2.state, h2.session.position) == (State.INTRO, Position(0, 0, 0))
+    assert h2.texts()[0] == ("The routine has changed since last time, and the step you stopped at is gone, "
+                             "so we begin again.")
+    assert store.checkpoint_for("mini").session_id == h2.session.session_id  # the old place is let go
 
 
 def test_every_command_event_is_recorded(mini, make_harness, store):

@@ -64,6 +64,7 @@ class Conductor:
         self._frozen: list[_Frozen] = []
         self._confirm_timer: Timer | None = None
         self._announced: tuple[State, int, int] | None = None
+        self._notice: list[str] = []
         self.machine = build_machine(self)
 
     # ---- output ---------------------------------------------------------------------------------
@@ -169,8 +170,14 @@ class Conductor:
 
     # ---- conditions -------------------------------------------------------------------------------
     def has_checkpoint(self) -> bool:
-        """A saved, unfinished place exists for this pack."""
-        return self.checkpoint is not None
+        """A saved, unfinished place exists for this pack, and its step still exists."""
+        return self.checkpoint is not None and not self._checkpoint_lost()
+
+    def _checkpoint_lost(self) -> bool:
+        """The pack changed and the saved step is gone (a saved closing is never lost)."""
+        cp = self.checkpoint
+        return (cp is not None and cp.pack_hash != self.content_hash and cp.step < len(self.pack.steps)
+                and cp.step_id not in {s.id for s in self.pack.steps})
 
     def checkpoint_at_end(self) -> bool:
         """The saved place is past the last step (only the closing was left)."""
@@ -267,6 +274,10 @@ class Conductor:
 
     def begin_fresh(self) -> None:
         """Start at the beginning; a saved place that is not taken up is let go."""
+        self._notice = []
+        if self._checkpoint_lost():
+            self._notice = ["The routine has changed since last time, and the step you stopped at is gone, "
+                            "so we begin again."]
         if self.checkpoint is not None and self.store is not None:
             self.store.discard(self.checkpoint.session_id)
         self.checkpoint = None
@@ -280,11 +291,7 @@ class Conductor:
         target = self._checkpoint_target()
         notice: list[str] = []
         if cp.pack_hash != self.content_hash:
-            if target.step == 0 and cp.step_id not in {s.id for s in self.pack.steps}:
-                notice.append("The routine has changed since last time, and that step is gone, "
-                              "so we begin with the first step.")
-            else:
-                notice.append("The routine has changed since last time, so we continue at the start of that step.")
+            notice.append("The routine has changed since last time, so we continue at the start of that step.")
         if self.store is not None:
             self.store.discard(cp.session_id)
         self._begin(cp.session_id)
@@ -299,9 +306,9 @@ class Conductor:
 
     def start_intro(self) -> None:
         """Say the intro and the safety notes."""
-        said = [*sentences(self.pack.intro.say if self.pack.intro else None),
+        said = [*self._notice, *sentences(self.pack.intro.say if self.pack.intro else None),
                 *sentences(self.pack.safety.say if self.pack.safety else None)]
-        self._script, self._line = said, 0
+        self._script, self._line, self._notice = said, 0, []
         self.start_script()
 
     # ---- narration ----------------------------------------------------------------------------------
