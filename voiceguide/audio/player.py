@@ -127,7 +127,9 @@ class PlayerSettings:
     stall_seconds: float = 3.0
     """No callback for this long (or a stream that stopped by itself) means the device is gone."""
     retry_seconds: float = 1.0
-    """Pause between attempts to reopen a lost device."""
+    """First pause between attempts to reopen a lost device; it grows ×1.5 up to `max_retry_seconds`."""
+    max_retry_seconds: float = 5.0
+    """Longest pause between attempts (each failed attempt makes PortAudio print a few lines)."""
 
 
 class Player:
@@ -240,7 +242,9 @@ class Player:
             self._idle.set()
             self._report("lost", "the speaker stopped; retrying")
             self._drop_stream()
-            while not self._closed.wait(self.settings.retry_seconds):
+            wait = self.settings.retry_seconds
+            while not self._closed.wait(wait):
+                wait = min(self.settings.max_retry_seconds, wait * 1.5)
                 try:
                     self._open()
                 except DeviceError as exc:

@@ -175,7 +175,9 @@ class MicSettings:
     stall_seconds: float = 3.0
     """No audio for this long means the device is gone."""
     retry_seconds: float = 1.0
-    """Pause between attempts to reopen a lost device."""
+    """First pause between attempts to reopen a lost device; it grows ×1.5 up to `max_retry_seconds`."""
+    max_retry_seconds: float = 5.0
+    """Longest pause between attempts (each failed attempt makes PortAudio print a few lines)."""
 
 
 class MicSource:
@@ -305,7 +307,9 @@ class MicSource:
             self._lost = True
             self._report("lost", "no audio from the microphone; retrying")
             self._close_stream()
-            while not self._closed.wait(self.settings.retry_seconds):
+            wait = self.settings.retry_seconds
+            while not self._closed.wait(wait):
+                wait = min(self.settings.max_retry_seconds, wait * 1.5)
                 try:
                     self._open()
                 except DeviceError as exc:
