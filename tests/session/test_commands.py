@@ -379,3 +379,24 @@ def test_the_builtin_routine_runs_end_to_end_with_no_commands(builtin, make_harn
     counts = [e for e in h.sim.entries if e.type == "say" and e.data["kind"] == "count"]
     aloud = sum(g.count for s in builtin.pack.steps for g in s.strokes if g.count_aloud)
     assert len(counts) == aloud
+
+
+def test_a_player_that_reports_speech_done_from_inside_the_sink_still_moves_the_script(mini):
+    from voiceguide.events import Say
+    from voiceguide.session import Session, VirtualClock
+
+    clock = VirtualClock()
+    said: list[str] = []
+    holder: dict[str, Session] = {}
+
+    def instant_player(event: object) -> None:
+        if isinstance(event, Say):
+            said.append(event.text)
+            holder["s"].narration_done(event)
+
+    session = Session(mini.pack, mini.content_hash, clock, instant_player, SessionSettings(hold_timeout=1.0))
+    holder["s"] = session
+    session.start()
+    clock.run(until=lambda: session.over)
+    assert session.state is State.FINISHED
+    assert said[:3] == ["Welcome to the mini routine.", "Relax your shoulders.", "Step 1 of 3: the forehead."]

@@ -71,8 +71,10 @@ class Conductor:
     def _emit(self, event: Output) -> None:
         self.sink(event)
 
-    def _say(self, text: str, kind: str = "say") -> Say:
+    def _say(self, text: str, kind: str = "say", awaited: bool = False) -> Say:
         say = Say(text, self.clock.now(), kind=kind, rate_scale=round(1.0 / self.tempo, 4))
+        if awaited:  # before emitting: a player may report it done from inside the sink
+            self._awaiting = say
         self._emit(say)
         return say
 
@@ -80,7 +82,7 @@ class Conductor:
         self._emit(Cue(sound, self.clock.now()))
 
     def announce_state(self) -> None:
-        """After every transition: tell the sink when the state or the step/group changed."""
+        """On entering a state: tell the sink when the state or the step/group changed."""
         key = (self.state, self.pos.step, self.pos.group)
         if key != self._announced:
             self._announced = key
@@ -321,7 +323,7 @@ class Conductor:
 
     def say_next(self) -> None:
         """Say the current sentence and wait for the player to finish it."""
-        self._awaiting = self._say(self._script[self._line])
+        self._say(self._script[self._line], awaited=True)
 
     # ---- moves ------------------------------------------------------------------------------------
     def goto_first_step(self) -> None:
