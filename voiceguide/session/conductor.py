@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from voiceguide.events import Cue, Say, Silence, StateChanged, Volume
 from voiceguide.packs.schema import Pack, sentences
@@ -125,7 +126,7 @@ class Conductor:
     def _schedule(self, delay: float, trigger: str) -> None:
         self._cancel_timer()
         self._timer_trigger = trigger
-        self._timer = self.clock.call_later(delay, lambda: self._timer_fired(trigger))
+        self._timer = self.clock.call_later(delay, partial(self._timer_fired, trigger))
 
     def _timer_fired(self, trigger: str) -> None:
         self._timer = None
