@@ -138,7 +138,7 @@ class RandomCommands(RuleBasedStateMachine):
 
 
 RandomCommands.TestCase.settings = settings(
-    max_examples=150, stateful_step_count=40, deadline=None,
+    max_examples=300, stateful_step_count=50, deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_random_commands = RandomCommands.TestCase
