@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -99,13 +100,16 @@ def _checkpoint(data_dir: Path) -> tuple[int, str, int, int, int]:
         db.close()
 
 
-@pytest.mark.parametrize("kill_after", ["7", "glides"])
+@pytest.mark.parametrize("kill_after", ["7", "glides", "2.5 s"])
 def test_sigkill_mid_routine_then_resume_continues_from_the_checkpoint(tmp_path, kill_after):
     pack = PACKS / "long-count"
     first = Console(tmp_path, pack, speed=8.0)
     try:
         if kill_after == "glides":  # mid-narration of step 2
             first.until(lambda o: o["type"] == "say" and o["text"] == "Long glides.")
+        elif kill_after.endswith(" s"):  # whatever moment that is
+            first.until(lambda o: o["type"] == "state")
+            time.sleep(float(kill_after.split()[0]))
         else:  # mid-count in step 1
             first.until(lambda o: _is_count(o) and o["text"] == kill_after)
         first.kill()
