@@ -71,6 +71,9 @@ def test_speech_into_the_virtual_mic_arrives_resampled_to_16k(virtual_audio: obj
     assert all(c.samples.dtype == np.int16 for c in chunks)
     assert all(a.end == pytest.approx(b.start) for a, b in zip(chunks, chunks[1:]))
     assert all(c.captured_at is not None for c in chunks)
+    # stream time maps onto the clock the Player's notices use (monotonic), within a block or two
+    first = chunks[0]
+    assert mic.clock_time(first.start) == pytest.approx(first.captured_at, abs=0.1)
     heard = reader.audio()
     assert ncc_best(heard, said_next.at_rate(SAMPLE_RATE).samples) > 0.9
     assert mic.overflows == 0

@@ -39,6 +39,7 @@ def test_fast_source_delivers_the_whole_file_at_16k_mono(tmp_path: Path) -> None
     assert chunks[0].start == 0.0
     assert all(a.end == pytest.approx(b.start) for a, b in zip(chunks, chunks[1:]))
     assert source.position == pytest.approx(chunks[-1].end) == pytest.approx(1.5, abs=1e-3)
+    assert source.clock_time(0.75) == 0.75  # fast: the virtual clock is the file's position
     spectrum = np.abs(np.fft.rfft(audio.astype(np.float32)))
     assert np.fft.rfftfreq(len(audio), 1 / SAMPLE_RATE)[np.argmax(spectrum)] == pytest.approx(1000, abs=2)
     assert np.abs(audio).max() == pytest.approx(0.5 * 32767, rel=0.02)
@@ -55,6 +56,7 @@ def test_paced_source_never_runs_ahead_of_real_time(tmp_path: Path) -> None:
         # released only once its last sample "has been spoken"
         assert time.monotonic() >= t0 + chunk.end - 0.005
         assert chunk.captured_at is not None
+        assert source.clock_time(chunk.start) == pytest.approx(chunk.captured_at)
     assert source.position == pytest.approx(0.4)
 
 

@@ -78,6 +78,10 @@ class AudioSource(Protocol):
         """Seconds of audio delivered so far."""
         ...
 
+    def clock_time(self, stream_seconds: float) -> float:
+        """The clock time at which a stream position was captured (to compare Heard times with Player notices)."""
+        ...
+
     def close(self) -> None:
         """Stop; a blocked `read` returns None."""
         ...
@@ -150,6 +154,12 @@ class WavFileSource:
         captured = None if self.fast or self._t0 is None else self._t0 + start
         return AudioChunk(samples, start, captured)
 
+    def clock_time(self, stream_seconds: float) -> float:
+        """Paced: when that audio was "spoken" on the clock; fast: the position itself (a virtual clock follows it)."""
+        if self.fast or self._t0 is None:
+            return stream_seconds
+        return self._t0 + stream_seconds
+
     def __iter__(self) -> Iterator[AudioChunk]:
         return _chunks(self, 0.5)
 
@@ -210,6 +220,7 @@ class MicSource:
         self.retries = 0
         """Failed attempts to reopen it."""
         self._delivered = 0
+        self._offset: float | None = None
         self._resampler: Any = None
         self._closed = threading.Event()
         self._last_audio = time.monotonic()
@@ -364,7 +375,14 @@ class MicSource:
                 continue
             chunk = AudioChunk(to_int16(out), self._delivered / SAMPLE_RATE, captured)
             self._delivered += len(out)
+            self._offset = captured - chunk.start
             return chunk
+
+    def clock_time(self, stream_seconds: float) -> float:
+        """When that stream position was captured, on this source's clock (from the latest chunk read)."""
+        if self._offset is None:
+            return self._clock() - (self.position - stream_seconds)
+        return self._offset + stream_seconds
 
     def _resample(self, block: np.ndarray) -> np.ndarray:
         if self.device_rate == SAMPLE_RATE:
