@@ -146,6 +146,39 @@ class StablePartial:
         return None
 
 
+class ProjectRecognizer:
+    """voiceguide's own recognizer (issue 4) through its public factory, acting on Heard.command."""
+
+    def __init__(self, engine: str) -> None:
+        from voiceguide.speech.commands import builtin_vocabulary
+        from voiceguide.speech.recognizer import RecognitionSettings, create_recognizer
+
+        settings = RecognitionSettings(engine=engine, language="en", env=dict(os.environ))
+        self.recognizer, _ = create_recognizer(settings, builtin_vocabulary("en"))
+        self.name = f"voiceguide recognizer: {type(self.recognizer).__name__} ({engine}, default settings)"
+
+    def reset(self) -> None:
+        self.recognizer.reset()
+
+    def feed(self, samples: np.ndarray, t_audio: float) -> str | None:
+        start = t_audio - len(samples) / SAMPLE_RATE
+        for heard in self.recognizer.feed(samples, start):
+            if heard.command is not None:
+                return str(heard.command.value)
+        return None
+
+
+def make_recognizer(kind: str) -> StablePartial | ProjectRecognizer:
+    """The project's recognizer when asked for (or when it exists, for 'auto'), else the bench's stand-in."""
+    if kind in ("auto", "project"):
+        try:
+            return ProjectRecognizer("pocketsphinx")
+        except ImportError:
+            if kind == "project":
+                raise
+    return StablePartial()
+
+
 def audible_end(clip_samples: np.ndarray, rate: int) -> float:
     """Where the word really ends in its clip (espeak adds ~0.4 s of silence after it)."""
     loud = np.nonzero(np.abs(clip_samples) > 0.05 * np.abs(clip_samples).max())[0]
@@ -161,6 +194,8 @@ def main() -> int:
     parser.add_argument("--monitor", default="vspeaker_mon")
     parser.add_argument("--mic", default="vmic")
     parser.add_argument("--mic-feed", default="vmic_feed")
+    parser.add_argument("--recognizer", choices=["auto", "project", "standin"], default="auto",
+                        help="voiceguide's recognizer (project), the bench's pocketsphinx stand-in, or the first that exists")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -231,7 +266,7 @@ def run(args: argparse.Namespace) -> int:
         results["command_to_first_sample"]["from_cache"] = narrator.renders == len(answers) + 2  # type: ignore[index]
 
         # C. end of a spoken "pause" → silence at the speaker, through the microphone and a recognizer
-        recognizer = StablePartial()
+        recognizer = make_recognizer(args.recognizer)
         feed = Player(PlayerSettings(device=args.mic_feed, volume=1.0))
         pause_clip = narrator.clip("Pause")
         word_end = audible_end(pause_clip.samples, pause_clip.sample_rate)
