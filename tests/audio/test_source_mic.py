@@ -74,6 +74,7 @@ def test_speech_into_the_virtual_mic_arrives_resampled_to_16k(virtual_audio: obj
     # stream time maps onto the clock the Player's notices use (monotonic), within a block or two
     first = chunks[0]
     assert mic.clock_time(first.start) == pytest.approx(first.captured_at, abs=0.1)
+    assert mic.stream_time(mic.clock_time(1.25)) == pytest.approx(1.25)
     heard = reader.audio()
     assert ncc_best(heard, said_next.at_rate(SAMPLE_RATE).samples) > 0.9
     assert mic.overflows == 0

@@ -57,6 +57,7 @@ def test_paced_source_never_runs_ahead_of_real_time(tmp_path: Path) -> None:
         assert time.monotonic() >= t0 + chunk.end - 0.005
         assert chunk.captured_at is not None
         assert source.clock_time(chunk.start) == pytest.approx(chunk.captured_at)
+        assert source.stream_time(chunk.captured_at) == pytest.approx(chunk.start)
     assert source.position == pytest.approx(0.4)
 
 

@@ -82,6 +82,10 @@ class AudioSource(Protocol):
         """The clock time at which a stream position was captured (to compare Heard times with Player notices)."""
         ...
 
+    def stream_time(self, clock_time: float) -> float:
+        """The stream position captured at a clock time (a Player notice on the recognizer's timeline)."""
+        ...
+
     def close(self) -> None:
         """Stop; a blocked `read` returns None."""
         ...
@@ -159,6 +163,12 @@ class WavFileSource:
         if self.fast or self._t0 is None:
             return stream_seconds
         return self._t0 + stream_seconds
+
+    def stream_time(self, clock_time: float) -> float:
+        """The inverse of `clock_time`."""
+        if self.fast or self._t0 is None:
+            return clock_time
+        return clock_time - self._t0
 
     def __iter__(self) -> Iterator[AudioChunk]:
         return _chunks(self, 0.5)
@@ -383,6 +393,10 @@ class MicSource:
         if self._offset is None:
             return self._clock() - (self.position - stream_seconds)
         return self._offset + stream_seconds
+
+    def stream_time(self, clock_time: float) -> float:
+        """The inverse of `clock_time`: e.g. `guard.playing(n.text, mic.stream_time(n.start), mic.stream_time(n.end))`."""
+        return clock_time - self.clock_time(0.0)
 
     def _resample(self, block: np.ndarray) -> np.ndarray:
         if self.device_rate == SAMPLE_RATE:
