@@ -142,3 +142,17 @@ def test_blank_text_is_an_empty_clip(narrator: Narrator) -> None:
     assert narrator.clip("   ").duration == 0.0
     with pytest.raises(ValueError):
         narrator.render("")
+
+
+def test_the_cache_is_pruned_least_recently_used_first(tmp_path: Path) -> None:
+    texts = [f"Sentence number {i}." for i in range(5)]
+    with Narrator(NarratorSettings(cache_dir=tmp_path, cache_max_bytes=None)) as n:
+        paths = [n.render(t) for t in texts]
+        for i, path in enumerate(paths):  # an order of use: 0 oldest … 4 newest
+            os.utime(path, (1_000_000 + i, 1_000_000 + i))
+        n.render(texts[0])  # used again now: the newest
+        sizes = {p: p.stat().st_size for p in paths}
+    budget = sizes[paths[0]] + sizes[paths[4]] + sizes[paths[3]]
+    assert n.cache.prune(budget) == 2
+    assert [p.exists() for p in paths] == [True, False, False, True, True]
+    assert n.cache.size_bytes() <= budget

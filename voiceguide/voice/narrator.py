@@ -195,6 +195,35 @@ class RenderCache:
         """Disk space the cache takes."""
         return sum(p.stat().st_size for p in self.entries())
 
+    @staticmethod
+    def touch(path: Path) -> None:
+        """Mark an entry as used now (pruning drops the least recently used first)."""
+        try:
+            os.utime(path)
+        except OSError:
+            pass
+
+    def prune(self, max_bytes: int) -> int:
+        """Delete the least recently used entries until the cache fits in `max_bytes`; how many went."""
+        stats = []
+        for path in self.entries():
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            stats.append((st.st_mtime, st.st_size, path))
+        total = sum(size for _, size, _ in stats)
+        removed = 0
+        for _, size, path in sorted(stats):
+            if total <= max_bytes:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
+            removed += 1
+        if removed:
+            _LOGGER.info("render cache: removed %d old sentences to stay under %d MB", removed, max_bytes // 2**20)
+        return removed
+
 
 @dataclass(frozen=True)
 class NarratorSettings:
@@ -216,6 +245,8 @@ class NarratorSettings:
     """Fastest rate that tempo changes may reach."""
     memory_clips: int = 128
     """Sentences kept decoded in memory for instant replay."""
+    cache_max_bytes: int | None = 512 * 2**20
+    """On close, the least recently used renderings go until the cache fits (None: never prune)."""
 
 
 @dataclass
@@ -288,6 +319,7 @@ class Narrator:
         while True:
             cached = self.cache.get(self.engine, key)
             if cached is not None:
+                self.cache.touch(cached)
                 return cached
             with self._lock:
                 waiting = self._inflight.get(key)
@@ -387,6 +419,8 @@ class Narrator:
         for marker in self._markers:
             marker.set()
         self._voice.close()
+        if self.settings.cache_max_bytes is not None:
+            self.cache.prune(self.settings.cache_max_bytes)
 
     def __enter__(self) -> Narrator:
         return self
