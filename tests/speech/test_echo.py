@@ -1,0 +1,56 @@
+"""The echo guard with the real fallback recognizer: the built-in pack's own narration must not command it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from audio_helpers import decode, espeak, narration_audio, pack_narration
+
+from voiceguide.events import Heard
+from voiceguide.packs.loader import load_pack
+from voiceguide.speech.commands import Command
+from voiceguide.speech.echo import EchoGuard
+
+
+@pytest.fixture(scope="module")
+def narration():
+    return narration_audio(pack_narration(load_pack("facial-massage").pack))
+
+
+def _guarded(recognizer, vocabulary, audio, spans):
+    guard = EchoGuard(vocabulary)
+    for text, start, end in spans:
+        guard.playing(text, start, end)
+    return guard.filter(decode(recognizer, audio)), guard
+
+
+def test_the_packs_own_narration_gives_zero_commands(sphinx, en_vocabulary, narration):
+    audio, spans = narration
+    admitted, guard = _guarded(sphinx, en_vocabulary, audio, spans)
+    assert admitted == [], admitted
+    assert len(audio) / 16000 > 60  # the whole pack, not a token sentence
+
+
+def test_a_person_saying_pause_over_the_narration_is_heard(sphinx, en_vocabulary, narration):
+    # The fallback cuts utterances at silences, so the person is heard between narration sentences (here 1.2 s
+    # apart, as between the steps of a routine); over unbroken narration it hears one long, ignored stretch.
+    audio, spans = narration_audio(pack_narration(load_pack("facial-massage").pack)[:6], gap=1.2)
+    audio = audio.copy()
+    pause = espeak("pause", "en-us+m3", 150)
+    text, _, end = spans[2]
+    at = int((end + 0.05) * 16000)
+    audio[at : at + len(pause)] = np.clip(audio[at : at + len(pause)].astype(np.int32) + pause, -32768, 32767)
+    admitted, _ = _guarded(sphinx, en_vocabulary, audio, spans)
+    assert [h.command for h in admitted] == [Command.PAUSE]
+    assert abs(admitted[0].end - (end + 0.05 + len(pause) / 16000)) < 0.4
+
+
+def test_guard_drops_only_words_that_were_being_played(en_vocabulary):
+    guard = EchoGuard(en_vocabulary)
+    guard.playing("Now stop and rest your hands.", 10.0, 12.0)
+    said_stop = Heard("stop", Command.STOP, 1.0, 11.0, 11.4)
+    assert not guard.admit(said_stop)
+    assert guard.admit(Heard("pause", Command.PAUSE, 1.0, 11.0, 11.4))  # not in the narration: the person
+    assert not guard.admit(Heard("stop", Command.STOP, 1.0, 12.2, 12.5))  # within the tail
+    assert guard.admit(Heard("stop", Command.STOP, 1.0, 14.0, 14.3))  # long after: the person
+    assert guard.dropped == [said_stop, Heard("stop", Command.STOP, 1.0, 12.2, 12.5)]

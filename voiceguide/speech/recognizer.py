@@ -1,0 +1,159 @@
+"""The `Recognizer` protocol, its settings, and the one factory that picks an engine (vosk, else pocketsphinx).
+
+Audio in: 16 kHz mono int16 samples, any chunk size, with their stream position. Out: `Heard` events whose
+`command` is set only when the engine is confident the person said a command phrase allowed right now.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from voiceguide.events import Heard
+from voiceguide.speech.commands import Command, Vocabulary, base_language
+
+__all__ = [
+    "SAMPLE_RATE",
+    "EngineUnavailable",
+    "RecognitionSettings",
+    "Recognizer",
+    "as_int16",
+    "choose_engine",
+    "create_recognizer",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+"""What every recognizer takes."""
+
+
+class EngineUnavailable(Exception):
+    """The asked-for engine cannot run here (package or model missing); the message says what to do."""
+
+
+@dataclass(frozen=True)
+class RecognitionSettings:
+    """How commands are heard; built once from the CLI/config and passed in."""
+
+    engine: str = "auto"
+    """'auto' (vosk when a model for the language is installed, else pocketsphinx), 'vosk' or 'pocketsphinx'."""
+    language: str = "en"
+    """BCP-47 tag of the pack; picks the vosk model and the vocabulary."""
+    model: Path | None = None
+    """An explicit vosk model folder (--model)."""
+    min_confidence: float = 0.6
+    """vosk: the lowest word confidence a command may have (models with [unk])."""
+    min_confidence_no_unk: float = 0.9
+    """vosk: the same for models without an [unk] word, where confidence is the only rejection."""
+    stable_partials: int = 2
+    """vosk: a one-word command acts when this many partial results in a row say it (not waiting for the end)."""
+    decoys: int = 150
+    """pocketsphinx: how many frequent English words compete with the commands (more: rejects more, accepts less)."""
+    vad_window: float = 0.3
+    """pocketsphinx: seconds of non-speech that end an utterance (the main part of its latency)."""
+    vad_mode: int = 2
+    """pocketsphinx: voice-activity aggressiveness 0-3."""
+    edge_seconds: float = 0.15
+    """pocketsphinx: audio kept on each side of what the endpointer calls speech (it trims word edges)."""
+    dither: float = 20.0
+    """pocketsphinx: standard deviation (int16 steps) of the faint noise added before decoding."""
+    silprob: float = 0.1
+    """pocketsphinx: silence insertion probability."""
+    pip: float = 0.5
+    """pocketsphinx: phone insertion penalty."""
+    max_command_seconds: float = 2.5
+    """pocketsphinx: longer stretches of speech are talk, not a command, and are ignored."""
+    env: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    """Environment to look models up in (the caller passes os.environ; tests pass their own)."""
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    """Audio in, `Heard` out; the session narrows the commands to what makes sense in its state."""
+
+    engine: str
+
+    def feed(self, samples: np.ndarray | bytes, start: float | None = None) -> list[Heard]:
+        """Take a chunk (`start`: its stream position in seconds; None: right after the previous chunk)."""
+        ...
+
+    def flush(self) -> list[Heard]:
+        """End of the stream: decide on what is still pending."""
+        ...
+
+    def set_commands(self, commands: Iterable[Command]) -> None:
+        """Listen only for these commands from now on (the model is not reloaded)."""
+        ...
+
+    def reset(self) -> None:
+        """Forget pending audio and restart the stream clock at 0."""
+        ...
+
+
+def as_int16(samples: np.ndarray | bytes) -> np.ndarray:
+    """Whatever a source hands over (int16 bytes, int16 or float arrays) as a 1-D int16 array."""
+    if isinstance(samples, (bytes, bytearray, memoryview)):
+        return np.frombuffer(bytes(samples), dtype="<i2")
+    arr = np.asarray(samples)
+    if arr.ndim > 1:
+        arr = arr.reshape(len(arr), -1).mean(axis=1)
+    if arr.dtype == np.int16:
+        return arr
+    if np.issubdtype(arr.dtype, np.floating):
+        return (np.clip(arr, -1.0, 1.0) * 32767.0).astype(np.int16)
+    return np.clip(arr, -32768, 32767).astype(np.int16)
+
+
+def choose_engine(settings: RecognitionSettings) -> tuple[str, Path | None, str | None]:
+    """(engine, vosk model or None, notice or None) for these settings, without loading anything."""
+    from voiceguide.speech.models import ModelNotFound, find_model
+
+    if settings.engine not in ("auto", "vosk", "pocketsphinx"):
+        raise EngineUnavailable(f"unknown engine {settings.engine!r}: use auto, vosk or pocketsphinx")
+    if settings.engine == "pocketsphinx":
+        _check_sphinx_language(settings.language)
+        return "pocketsphinx", None, None
+    try:
+        model = find_model(settings.language, settings.model, settings.env)
+    except ModelNotFound as exc:
+        if settings.engine == "vosk" or settings.model is not None:
+            raise EngineUnavailable(str(exc)) from exc
+        _check_sphinx_language(settings.language, hint=str(exc))
+        notice = (
+            f"No vosk model for {settings.language} is installed: using the built-in English recognizer "
+            "(pocketsphinx). For better hearing run `voiceguide model fetch vosk-model-small-en-us-0.15`."
+        )
+        return "pocketsphinx", None, notice
+    return "vosk", model, None
+
+
+def _check_sphinx_language(language: str, hint: str = "") -> None:
+    if base_language(language) != "en":
+        raise EngineUnavailable(
+            f"the built-in recognizer (pocketsphinx) only knows English, not {language}"
+            + (f"; {hint}" if hint else "; install a vosk model for it (see `voiceguide model list`)")
+        )
+
+
+def create_recognizer(
+    settings: RecognitionSettings,
+    vocabulary: Vocabulary,
+    commands: Iterable[Command] | None = None,
+) -> tuple[Recognizer, str | None]:
+    """The recognizer for these settings and a one-line notice to show the user (None when there is none)."""
+    engine, model, notice = choose_engine(settings)
+    wanted = list(commands) if commands is not None else list(vocabulary.phrases)
+    if engine == "vosk":
+        from voiceguide.speech.vosk_engine import VoskRecognizer, load_vosk_model
+
+        assert model is not None
+        return VoskRecognizer(load_vosk_model(model), vocabulary, wanted, settings), notice
+    from voiceguide.speech.sphinx import SphinxRecognizer
+
+    return SphinxRecognizer(vocabulary, wanted, settings), notice

@@ -1,0 +1,200 @@
+"""The built-in English fallback: pocketsphinx, with voice-activity segmentation and decoy words for rejection.
+
+A grammar of only the commands maps every sound to some command. Here each utterance that the voice-activity
+endpointer cuts out is decoded once with a grammar of the allowed command phrases *and* a few hundred frequent
+English words (plus the commands not allowed right now); only when a command phrase wins the decode is it
+heard. The decoys are the alternative hypothesis of a likelihood-ratio test, spelled as words so one fast
+grammar search does the test. Utterances longer than any command are talk and are ignored without decoding.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from voiceguide.events import Heard
+from voiceguide.speech.commands import Command, Vocabulary, normalize
+from voiceguide.speech.decoys_en import ENGLISH_DECOYS
+from voiceguide.speech.recognizer import SAMPLE_RATE, EngineUnavailable, RecognitionSettings, as_int16
+
+__all__ = ["SphinxRecognizer", "load_pocketsphinx"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def load_pocketsphinx() -> Any:
+    """The pocketsphinx module, or a clear message naming what to install."""
+    try:
+        import pocketsphinx
+    except ImportError as exc:  # pragma: no cover - a core dependency
+        raise EngineUnavailable("the built-in recognizer needs the 'pocketsphinx' package: pip install pocketsphinx") from exc
+    return pocketsphinx
+
+
+class SphinxRecognizer:
+    """Commands from 16 kHz audio with pocketsphinx's bundled English model; no download needed."""
+
+    engine = "pocketsphinx"
+
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        commands: Iterable[Command] | None = None,
+        settings: RecognitionSettings | None = None,
+    ) -> None:
+        ps = load_pocketsphinx()
+        self._settings = settings or RecognitionSettings()
+        self._vocabulary = vocabulary
+        model = ps.get_model_path()
+        config = ps.Config(
+            hmm=f"{model}/en-us/en-us",
+            dict=f"{model}/en-us/cmudict-en-us.dict",
+            lm=None,
+            loglevel="FATAL",
+            silprob=self._settings.silprob,
+            pip=self._settings.pip,
+        )
+        self._decoder = ps.Decoder(config)
+        self._ps = ps
+        self._phrases = {p: c for p, c in vocabulary.all_phrases().items() if self._known(p)}
+        missing = set(vocabulary.all_phrases()) - set(self._phrases)
+        if missing:
+            _LOGGER.warning("pocketsphinx's dictionary lacks words of %s; those phrases cannot be heard", sorted(missing))
+        single = {p for p in vocabulary.all_phrases() if " " not in p}
+        self._decoys = [w for w in ENGLISH_DECOYS if w not in single and self._known(w)][: self._settings.decoys]
+        self._searches: dict[frozenset[Command], str] = {}
+        self._allowed: frozenset[Command] = frozenset()
+        self.set_commands(commands if commands is not None else vocabulary.phrases)
+        self.reset()
+
+    def _known(self, phrase: str) -> bool:
+        return all(self._decoder.lookup_word(w) is not None for w in phrase.split())
+
+    # -- the Recognizer protocol -------------------------------------------------------------------
+
+    def set_commands(self, commands: Iterable[Command]) -> None:
+        """Decode with a grammar of these commands; the others join the decoys so they are not misheard."""
+        allowed = frozenset(commands)
+        name = self._searches.get(allowed)
+        if name is None:
+            name = f"cmd{len(self._searches)}"
+            self._decoder.add_jsgf_string(name, self._grammar(allowed))
+            self._searches[allowed] = name
+        self._allowed = allowed
+        self._search = name
+
+    def _grammar(self, allowed: frozenset[Command]) -> str:
+        wanted = sorted(p for p, c in self._phrases.items() if c in allowed)
+        others = sorted(p for p, c in self._phrases.items() if c not in allowed)
+        rivals = list(dict.fromkeys([*self._decoys, *others])) or ["<NULL>"]
+        top = " | ".join(x for x in ("<cmd>" if wanted else "", "<other>") if x)
+        rules = ([f"<cmd> = {' | '.join(wanted)} ;"] if wanted else []) + [f"<other> = {' | '.join(rivals)} ;"]
+        return "#JSGF V1.0;\ngrammar voiceguide;\npublic <utterance> = " + top + " ;\n" + "\n".join(rules) + "\n"
+
+    def reset(self) -> None:
+        """Forget pending audio and restart the stream clock at 0."""
+        self._endpointer = self._ps.Endpointer(window=self._settings.vad_window, ratio=0.9, vad_mode=self._settings.vad_mode)
+        self._frame = self._endpointer.frame_bytes
+        self._pending = b""
+        self._speech: list[bytes] = []
+        self._too_long = False
+        self._t0: float | None = None
+        self._history = bytearray()
+        self._history_start = 0
+        """Sample index (endpointer time) of the first sample kept in `_history`."""
+
+    def feed(self, samples: np.ndarray | bytes, start: float | None = None) -> list[Heard]:
+        """Cut the audio into utterances; decide on each as soon as the endpointer closes it."""
+        if self._t0 is None:
+            self._t0 = start or 0.0
+        pcm = as_int16(samples).tobytes()
+        self._pending += pcm
+        self._remember(pcm)
+        heard: list[Heard] = []
+        n = len(self._pending) // self._frame * self._frame
+        for i in range(0, n, self._frame):
+            speech = self._endpointer.process(self._pending[i : i + self._frame])
+            heard.extend(self._take(speech))
+        self._pending = self._pending[n:]
+        return heard
+
+    def flush(self) -> list[Heard]:
+        """End of stream: close the utterance in progress, if any."""
+        tail = self._pending + b"\0" * (self._frame - len(self._pending)) if self._pending else b"\0" * self._frame
+        self._pending = b""
+        speech = self._endpointer.end_stream(tail[: self._frame])
+        out = self._take(speech, final=True)
+        if self._speech:
+            out.extend(self._close())
+        return out
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _remember(self, pcm: bytes) -> None:
+        """Keep the last few seconds, so an utterance is decoded with the edges the endpointer trims."""
+        self._history += pcm
+        keep = int((self._settings.max_command_seconds + 2 * self._settings.vad_window + 1.0) * SAMPLE_RATE) * 2
+        if len(self._history) > 2 * keep:
+            cut = len(self._history) - keep
+            del self._history[:cut]
+            self._history_start += cut // 2
+
+    def _utterance(self, speech_start: float, speech_end: float) -> bytes:
+        """The audio from just before the speech began to just after it ended."""
+        pad = self._settings.edge_seconds
+        a = max(0, int((speech_start - pad) * SAMPLE_RATE) - self._history_start)
+        b = max(a, int((speech_end + pad) * SAMPLE_RATE) - self._history_start)
+        return bytes(self._history[2 * a : 2 * b])
+
+    def _take(self, speech: bytes | None, final: bool = False) -> list[Heard]:
+        if speech is None:
+            return []
+        if not self._too_long:
+            self._speech.append(speech)
+            if sum(map(len, self._speech)) / 2 / SAMPLE_RATE > self._settings.max_command_seconds:
+                self._too_long = True
+                self._speech.clear()
+        if self._endpointer.in_speech and not final:
+            return []
+        return self._close()
+
+    def _close(self) -> list[Heard]:
+        start = (self._t0 or 0.0) + self._endpointer.speech_start
+        end = (self._t0 or 0.0) + self._endpointer.speech_end
+        had_speech = bool(self._speech)
+        self._speech = []
+        pcm = self._utterance(self._endpointer.speech_start, self._endpointer.speech_end) if had_speech else b""
+        too_long, self._too_long = self._too_long, False
+        if too_long or not pcm:
+            return []
+        text = self.decode(pcm)
+        command = self._vocabulary.match(text, self._allowed) if text else None
+        _LOGGER.debug("utterance %.2f-%.2f s: %r → %s", start, end, text, command)
+        if command is None:
+            return []
+        return [Heard(text, command, 1.0, start, end, self.engine)]
+
+    def _dither(self, pcm: bytes) -> bytes:
+        """Add faint fixed noise: the model was never trained on digital silence (WAV files have it, mics don't)."""
+        level = self._settings.dither
+        if level <= 0:
+            return pcm
+        x = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+        noise = np.random.default_rng(len(x)).normal(0.0, level, len(x)).astype(np.float32)
+        return np.clip(x + noise, -32768, 32767).astype("<i2").tobytes()
+
+    def decode(self, pcm: bytes) -> str:
+        """The words of one whole utterance under the current grammar (a command phrase or a decoy)."""
+        d = self._decoder
+        d.activate_search(self._search)
+        d.start_utt()
+        d.process_raw(self._dither(pcm), full_utt=True)
+        d.end_utt()
+        hyp = d.hyp()
+        if hyp is None:
+            return ""
+        words = [w.split("(")[0] for w in hyp.hypstr.split() if not w.startswith(("<", "[", "+"))]
+        return normalize(" ".join(words))
