@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "voiceguide.cli.audio",
     "voiceguide.cli.session",
     "voiceguide.cli.run",
+    "voiceguide.cli.speech",
 )
 
 
