@@ -49,7 +49,16 @@ class Notices:
             return next(n for n in self.items if n.state == state)
 
 
-def test_narration_reaches_the_speaker_intact(player: Player, capture, speech: Clip) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("channels", [None, 2])
+def test_narration_reaches_the_speaker_intact(virtual_audio, capture, speech: Clip, channels: int | None) -> None:  # type: ignore[no-untyped-def]
+    player = Player(PlayerSettings(device="vspeaker", volume=1.0, channels=channels))
+    try:
+        _narration_reaches_the_speaker_intact(player, capture, speech)
+    finally:
+        player.close()
+
+
+def _narration_reaches_the_speaker_intact(player: Player, capture, speech: Clip) -> None:  # type: ignore[no-untyped-def]
     assert isinstance(player, AudioSink)
     notices = Notices()
     player.subscribe(notices)

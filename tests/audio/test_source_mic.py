@@ -48,11 +48,11 @@ def ncc_best(heard: np.ndarray, ref: np.ndarray) -> float:
     return float(corr[lag] / (np.linalg.norm(seg) * np.linalg.norm(ref) + 1e-12))
 
 
-@pytest.mark.parametrize("rate", [None, 16000])
+@pytest.mark.parametrize(("rate", "channels"), [(None, None), (16000, 2)])
 def test_speech_into_the_virtual_mic_arrives_resampled_to_16k(virtual_audio: object, said_next: Clip,
-                                                              rate: int | None) -> None:
+                                                              rate: int | None, channels: int | None) -> None:
     feed = Player(PlayerSettings(device="vmic_feed", volume=1.0))
-    mic = MicSource(MicSettings(device="vmic", sample_rate=rate))
+    mic = MicSource(MicSettings(device="vmic", sample_rate=rate, channels=channels))
     assert isinstance(mic, AudioSource)
     try:
         if rate is None:

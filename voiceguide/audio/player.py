@@ -122,6 +122,8 @@ class PlayerSettings:
     """Audio callback period: a stop takes effect at the next block."""
     latency: str | float = "low"
     """PortAudio's suggested latency ('low', 'high' or seconds): sound already in the buffer still plays."""
+    channels: int | None = None
+    """Output channels (the mono mix goes to each); None: mono, or stereo where a device refuses mono."""
     volume: float = 0.8
     """Starting volume, 0 to 1."""
     stall_seconds: float = 3.0
@@ -174,19 +176,27 @@ class Player:
     def _open(self) -> None:
         sd = self._sd
         blocksize = max(16, int(self.sample_rate * self.settings.block_seconds))
-        try:
-            stream = sd.OutputStream(
-                device=self.device.index,
-                samplerate=self.sample_rate,
-                channels=1,
-                dtype="float32",
-                blocksize=blocksize,
-                latency=self.settings.latency,
-                callback=self._callback,
-            )
-            stream.start()
-        except sd.PortAudioError as exc:
-            raise DeviceError(f"cannot open output device {self.device.index} {self.device.name!r}: {exc}") from exc
+        wanted = self.settings.channels
+        choices = [wanted] if wanted else [1, 2] if self.device.max_output_channels >= 2 else [1]
+        for channels in choices:
+            try:
+                stream = sd.OutputStream(
+                    device=self.device.index,
+                    samplerate=self.sample_rate,
+                    channels=channels,
+                    dtype="float32",
+                    blocksize=blocksize,
+                    latency=self.settings.latency,
+                    callback=self._callback,
+                )
+                stream.start()
+                break
+            except sd.PortAudioError as exc:
+                if channels == choices[-1]:
+                    raise DeviceError(
+                        f"cannot open output device {self.device.index} {self.device.name!r}: {exc}"
+                    ) from exc
+                _LOGGER.info("output device %r refused %d channel(s): %s", self.device.name, channels, exc)
         self._stream = stream
         self._last_callback = time.monotonic()
         _LOGGER.info(
@@ -280,7 +290,7 @@ class Player:
             if not 0.0 <= delay < 1.0:
                 delay = self.latency
             samples, notices = self._mixer.render(frames, self._clock() + delay)
-            outdata[:, 0] = samples
+            outdata[:] = samples[:, None]  # the mono mix on every channel
             for notice in notices:
                 self._notifier.send(notice)
             if not self._mixer.busy:

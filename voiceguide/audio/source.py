@@ -192,6 +192,8 @@ class MicSettings:
     """Audio the queue holds before blocks are dropped (and counted as overflows)."""
     latency: str | float = "low"
     """PortAudio's suggested input latency."""
+    channels: int | None = None
+    """Capture channels (averaged to mono); None: mono, or stereo where a device refuses mono."""
     stall_seconds: float = 3.0
     """No audio for this long means the device is gone."""
     retry_seconds: float = 1.0
@@ -243,19 +245,27 @@ class MicSource:
     # ---- the stream ----------------------------------------------------------------------------
     def _open(self) -> None:
         sd = self._sd
-        try:
-            stream = sd.InputStream(
-                device=self.device.index,
-                samplerate=self.device_rate,
-                channels=1,
-                dtype="float32",
-                blocksize=self._block,
-                latency=self.settings.latency,
-                callback=self._callback,
-            )
-            stream.start()
-        except sd.PortAudioError as exc:
-            raise DeviceError(f"cannot open input device {self.device.index} {self.device.name!r}: {exc}") from exc
+        wanted = self.settings.channels
+        choices = [wanted] if wanted else [1, 2] if self.device.max_input_channels >= 2 else [1]
+        for channels in choices:
+            try:
+                stream = sd.InputStream(
+                    device=self.device.index,
+                    samplerate=self.device_rate,
+                    channels=channels,
+                    dtype="float32",
+                    blocksize=self._block,
+                    latency=self.settings.latency,
+                    callback=self._callback,
+                )
+                stream.start()
+                break
+            except sd.PortAudioError as exc:
+                if channels == choices[-1]:
+                    raise DeviceError(
+                        f"cannot open input device {self.device.index} {self.device.name!r}: {exc}"
+                    ) from exc
+                _LOGGER.info("input device %r refused %d channel(s): %s", self.device.name, channels, exc)
         self._stream = stream
         self._last_audio = time.monotonic()
         _LOGGER.info("microphone: %s at %d Hz → %d Hz", self.device.name, self.device_rate, SAMPLE_RATE)
@@ -273,7 +283,8 @@ class MicSource:
         except (AttributeError, TypeError):
             delay = 0.0
         try:
-            self._queue.put_nowait((indata[:, 0].copy(), now - delay))
+            block = indata[:, 0].copy() if indata.shape[1] == 1 else indata.mean(axis=1, dtype=np.float32)
+            self._queue.put_nowait((block, now - delay))
         except queue.Full:
             self.overflows += 1
             if self.overflows in (1, 10, 100) or self.overflows % 1000 == 0:
