@@ -77,3 +77,17 @@ def test_a_rate_the_device_accepts(virtual_audio: object) -> None:
     assert supported_rate(vmic, "input", 16000) == 16000
     with pytest.raises(DeviceError, match="opens at none of these rates"):
         supported_rate(vmic, "input", 10)
+
+
+def test_devices_command_marks_the_configured_devices(virtual_audio: object, tmp_path,  # type: ignore[no-untyped-def]
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('input_device = "vspeaker_mon"\noutput_device = "vmic_feed"\n', encoding="utf-8")
+    assert main(["devices", "--json", "--config", str(config)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [d["name"] for d in listed if d["run_input"]] == ["vspeaker_mon"]
+    assert [d["name"] for d in listed if d["run_output"]] == ["vmic_feed"]
+    config.write_text('output_device = "hdmi"\n', encoding="utf-8")
+    assert main(["devices", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "config output_device: no output device named 'hdmi'" in out

@@ -15,6 +15,7 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     """Add `devices`, `voices`, and `render` to the `pack` group."""
     p = sub.add_parser("devices", help="input and output audio devices, marking the ones `run` would use")
     p.add_argument("--json", action="store_true", help="one JSON list")
+    p.add_argument("--config", type=Path, default=None, help="config file (default: the user config dir's)")
     p.set_defaults(handler=cmd_devices)
 
     p = sub.add_parser("voices", help="the voices the speech engine offers")
@@ -43,12 +44,31 @@ def cmd_devices(args: argparse.Namespace) -> int:
     """List devices with index, name, channels and default rate; mark the defaults."""
     from voiceguide.audio.devices import AudioUnavailable, list_devices
 
+    from voiceguide.audio.devices import DeviceError, find_device
+    from voiceguide.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from exc
     try:
         devices = list_devices()
     except AudioUnavailable as exc:
         raise UserError(str(exc)) from exc
+    # what `run` would use: the config file's devices, else the defaults
+    chosen: dict[str, int | None] = {}
+    problems: list[str] = []
+    for direction, spec in (("input", config.input_device), ("output", config.output_device)):
+        try:
+            chosen[direction] = find_device(spec, direction, devices).index  # type: ignore[arg-type]
+        except DeviceError as exc:
+            chosen[direction] = None
+            problems.append(f"config {direction}_device: {exc}" if spec is not None else
+                            f"No {direction} device: `run` will " +
+                            ("take typed commands." if direction == "input" else "print the narration."))
     if args.json:
-        print(json.dumps([d.__dict__ for d in devices], indent=2))
+        print(json.dumps([{**d.__dict__, "run_input": d.index == chosen["input"],
+                           "run_output": d.index == chosen["output"]} for d in devices], indent=2))
         return 0
     if not devices:
         print("No audio devices: `voiceguide run` will use the console (type commands, read narration).")
@@ -60,15 +80,14 @@ def cmd_devices(args: argparse.Namespace) -> int:
     for col in ("", "index", "name", "host API", "in", "out", "default rate"):
         table.add_column(col, justify="right" if col in ("index", "in", "out", "default rate") else "left")
     for d in devices:
-        marks = " ".join(m for m, on in (("*in", d.default_input), ("*out", d.default_output)) if on)
+        marks = " ".join(m for m, on in (("*in", d.index == chosen["input"]), ("*out", d.index == chosen["output"]))
+                         if on)
         table.add_row(marks, str(d.index), d.name, d.hostapi, str(d.max_input_channels),
                       str(d.max_output_channels), f"{d.default_samplerate:.0f} Hz")
     console = Console()
     console.print(table)
-    if not any(d.default_input for d in devices):
-        console.print("No default input device: `run` will take typed commands.", markup=False)
-    if not any(d.default_output for d in devices):
-        console.print("No default output device: `run` will print the narration.", markup=False)
+    for line in problems:
+        console.print(line, markup=False, highlight=False)
     return 0
 
 
