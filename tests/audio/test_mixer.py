@@ -127,3 +127,22 @@ def test_a_clip_at_another_rate_is_refused() -> None:
     mixer = Mixer(RATE)
     with pytest.raises(ValueError, match="Hz"):
         mixer.add(Clip(np.zeros(10, np.float32), 16000))
+
+
+def test_cancel_cuts_one_clip_and_leaves_the_rest() -> None:
+    mixer = Mixer(RATE, volume=1.0, fade_seconds=0.005)
+    first = mixer.add(tone(1.0, 300, "first"))
+    waiting = mixer.add(tone(0.5, 400, "waiting"))
+    last = mixer.add(tone(0.2, 500, "last"))
+    run(mixer, 0.1)
+    mixer.cancel(waiting)  # never started: simply taken off the queue
+    assert waiting.done.is_set() and waiting.interrupted
+    mixer.cancel(first)  # sounding: cut with a fade, then the next one follows at once
+    out, notes = run(mixer, 0.5, t0=0.1)
+    fade = int(0.005 * RATE)
+    assert [(n.state, n.text) for n in notes] == [("interrupted", "first"), ("started", "last"), ("finished", "last")]
+    assert notes[1].start == pytest.approx(0.105)
+    np.testing.assert_allclose(out[fade : fade + int(0.2 * RATE)], tone(0.2, 500).samples, atol=1e-6)
+    assert first.interrupted and not last.interrupted
+    mixer.cancel(last)  # done already: nothing happens
+    assert not last.interrupted

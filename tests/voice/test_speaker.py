@@ -115,3 +115,34 @@ def test_a_blank_sentence_is_narrated_at_once(narrator: Narrator, tmp_path: Path
     speaker.handle(Say("  ", 0.0))
     assert len(narrated) == 1
     sink.close()
+
+
+def test_counts_stay_on_the_beat_when_beats_are_shorter_than_the_words(narrator: Narrator, tmp_path: Path) -> None:
+    from voiceguide.audio.mixer import NowPlaying
+
+    clock = VirtualClock()
+    notes: list[NowPlaying] = []
+    sink = WavSink(tmp_path / "out.wav", clock, sample_rate=RATE)
+    sink.subscribe(notes.append)
+    speaker = Speaker(narrator, sink)
+    beat = 0.3  # "3, up and out" takes longer than a beat at the fastest tempo
+    for i in range(1, 6):
+        clock.t = (i - 1) * beat
+        speaker.handle(Say(f"{i}, up and out", clock.t, kind="count"))
+    clock.t = 5.0
+    sink.close()
+    started = [n for n in notes if n.state == "started"]
+    # every count starts on its own beat (not queued behind the previous one)
+    # (a count cut short fades out over 5 ms before the next one starts)
+    assert [n.start for n in started] == pytest.approx([0.0, 0.3, 0.6, 0.9, 1.2], abs=0.006)
+    assert [n.state for n in notes if n.text == "1, up and out"] == ["started", "interrupted"]
+
+
+def test_trim_tail_keeps_the_speech_and_drops_the_trailing_silence(narrator: Narrator) -> None:
+    from voiceguide.voice.speaker import trim_tail
+
+    clip = narrator.clip("Seven")
+    trimmed = trim_tail(clip)
+    assert clip.duration - trimmed.duration > 0.2  # espeak leaves ~0.4 s of silence after a word
+    assert rms(trimmed.samples) > rms(clip.samples)
+    np.testing.assert_array_equal(trimmed.samples, clip.samples[: len(trimmed.samples)])

@@ -99,6 +99,24 @@ class Mixer:
                 self._queue.append(item)
         return item
 
+    def cancel(self, item: Playback) -> None:
+        """Drop one clip: cut short with a 5 ms fade if it is sounding, else taken off the queue."""
+        with self._lock:
+            if item.done.is_set():
+                return
+            item.interrupted = True
+            if item.started:
+                samples = item.clip.samples
+                f = min(self._fade, len(samples) - item.pos)
+                tail = samples[item.pos : item.pos + f] * np.linspace(1.0, 0.0, f, dtype=np.float32)
+                cut = np.concatenate([samples[: item.pos], tail])
+                item.clip = Clip(cut, item.clip.sample_rate, item.clip.text, item.clip.kind)
+                return
+            for lane in (self._queue, self._overlays):
+                if item in lane:
+                    lane.remove(item)
+            item.done.set()
+
     def stop(self) -> None:
         """Silence now (a 5 ms fade) and drop everything queued."""
         with self._lock:
@@ -217,7 +235,7 @@ class Mixer:
             off += k
             if item.remaining == 0:
                 end = t0 + off / rate
-                notices.append(item._end("finished", end))
+                notices.append(item._end("interrupted" if item.interrupted else "finished", end))
                 self._queue.popleft()
                 item.done.set()
 
@@ -232,6 +250,6 @@ class Mixer:
             item.pos += k
             if item.remaining == 0:
                 end = t0 + k / rate
-                notices.append(item._end("finished", end))
+                notices.append(item._end("interrupted" if item.interrupted else "finished", end))
                 self._overlays.remove(item)
                 item.done.set()

@@ -39,6 +39,10 @@ class AudioSink(Protocol):
         """Queue a clip (any rate); an overlay (a tick) plays at once over narration."""
         ...
 
+    def cancel(self, item: Playback) -> None:
+        """Drop one clip (cut with a short fade if it is sounding)."""
+        ...
+
     def stop(self) -> None:
         """Silence at once and drop everything queued."""
         ...
@@ -306,6 +310,10 @@ class Player:
             self._idle.clear()
         return item
 
+    def cancel(self, item: Playback) -> None:
+        """Drop one clip (a count overtaken by the next beat)."""
+        self._mixer.cancel(item)
+
     def stop(self) -> None:
         """Silence within one block plus the device buffer, and drop the queue."""
         self._mixer.stop()
@@ -446,6 +454,12 @@ class WavSink:
         with self._lock:
             self._catch_up()
             return self._mixer.add(clip.at_rate(self.sample_rate), overlay)
+
+    def cancel(self, item: Playback) -> None:
+        """Drop one clip from the current clock time on."""
+        with self._lock:
+            self._catch_up()
+            self._mixer.cancel(item)
 
     def stop(self) -> None:
         """Silence from the current clock time on, and drop the queue."""

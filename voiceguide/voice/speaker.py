@@ -11,19 +11,34 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
+
 from voiceguide.audio.clip import AudioFileError, Clip, read_wav
-from voiceguide.audio.mixer import NowPlaying
+from voiceguide.audio.mixer import NowPlaying, Playback
 from voiceguide.audio.player import AudioSink
 from voiceguide.events import Cue, Say, Silence, Volume
 from voiceguide.voice.cues import CUES, cue
 from voiceguide.voice.narrator import Narrator
 
-__all__ = ["Speaker"]
+__all__ = ["Speaker", "trim_tail"]
 
 _LOGGER = logging.getLogger(__name__)
 
+BEAT_KINDS = frozenset({"count", "cue"})
+"""Say kinds spoken on a stroke's beat."""
+
 OVERLAY_CUES = frozenset({"tick"})
 """Cues that keep the beat: they play at once, over narration, instead of waiting their turn."""
+
+
+def trim_tail(clip: Clip, keep: float = 0.05, level: float = 0.01) -> Clip:
+    """The clip without the silence the engine leaves after speech (all but `keep` seconds of it)."""
+    samples = clip.samples
+    if samples.size == 0:
+        return clip
+    loud = np.nonzero(np.abs(samples) > level * max(1e-6, float(np.abs(samples).max())))[0]
+    end = min(len(samples), (int(loud[-1]) + 1 if loud.size else 0) + int(keep * clip.sample_rate))
+    return clip if end >= len(samples) else Clip(samples[:end], clip.sample_rate, clip.text, clip.kind)
 
 
 class Speaker:
@@ -49,6 +64,7 @@ class Speaker:
         self._lock = threading.Lock()
         self._pending: dict[int, Say] = {}
         self._early: set[int] = set()
+        self._beat: Playback | None = None
         self._sounds: dict[str, Clip] = {}
         self._prefetch = [t for t in prefetch if t.strip()]
         self._prefetched_scales: set[float] = set()
@@ -79,7 +95,15 @@ class Speaker:
         """Queue a sentence (from cache when rendered ahead); a blank one is "narrated" at once."""
         self.prefetch(say.rate_scale)  # a new tempo: the rest of the pack at the new rate, in the background
         clip = self.narrator.clip(say.text, say.rate_scale, kind=say.kind)
+        if say.kind in BEAT_KINDS:
+            # a count belongs to its beat: no trailing silence to hold up the queue, and the previous
+            # count, if still sounding when the next beat comes, gives way
+            clip = trim_tail(clip)
+            if self._beat is not None and not self._beat.done.is_set():
+                self.sink.cancel(self._beat)
         item = self.sink.play(clip)  # not under our lock: a WAV sink may send notices from inside play()
+        if say.kind in BEAT_KINDS:
+            self._beat = item
         with self._lock:
             # a short clip can finish before we get here: its notice then waits in _early
             finished_now = item.id in self._early or (item.done.is_set() and not item.interrupted)
