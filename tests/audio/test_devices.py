@@ -91,3 +91,15 @@ def test_devices_command_marks_the_configured_devices(virtual_audio: object, tmp
     assert main(["devices", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "config output_device: no output device named 'hdmi'" in out
+
+
+def test_native_noise_is_filtered_while_reopening_and_other_output_passes(capfd: pytest.CaptureFixture[str]) -> None:
+    from voiceguide.audio.devices import native_noise_filtered
+
+    with native_noise_filtered():
+        os.write(2, b"Expression 'ret' failed in 'src/hostapi/alsa/pa_linux_alsa.c', line: 1736\n")
+        os.write(2, b"ALSA lib pulse.c:242:(pulse_connect) PulseAudio: Unable to connect: Connection refused\n\n")
+        os.write(2, b"voiceguide: something that matters\n")
+    os.write(2, b"after\n")
+    err = capfd.readouterr().err
+    assert err == "voiceguide: something that matters\nafter\n"

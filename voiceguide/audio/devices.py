@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Literal
@@ -16,6 +21,7 @@ __all__ = [
     "find_device",
     "supported_rate",
     "import_sounddevice",
+    "native_noise_filtered",
     "list_devices",
     "rescan",
 ]
@@ -185,3 +191,50 @@ def supported_rate(device: DeviceInfo, direction: Direction, wanted: int | None 
                 break
     raise DeviceError(f"{direction} device {device.index} {device.name!r} opens at none of these rates: "
                       + "; ".join(tried))
+
+
+_NOISE = ("Expression '", "ALSA lib ", "PortAudio", "Cannot connect to server")
+_FD2_LOCK = threading.Lock()
+"""fd 2 is one per process: one filter at a time (the mic and the speaker may both be reopening)."""
+
+
+@contextlib.contextmanager
+def native_noise_filtered() -> Iterator[None]:
+    """While reopening a lost device, keep PortAudio's and ALSA's C-level complaints off the terminal.
+
+    They write straight to file descriptor 2, a few lines per failed attempt. For the duration, fd 2 is
+    a pipe; lines that look like that noise go to the debug log, anything else is passed on unchanged.
+    """
+    with _FD2_LOCK:
+        yield from _filtered()
+
+
+def _filtered() -> Iterator[None]:
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        read_fd, write_fd = os.pipe()
+    except OSError:  # no usable fd 2: nothing to filter
+        yield
+        return
+
+    def pump() -> None:
+        with os.fdopen(read_fd, "rb") as pipe:
+            for raw in pipe:
+                line = raw.decode("utf-8", "replace")
+                if not line.strip() or line.lstrip().startswith(_NOISE):
+                    _LOGGER.debug("native: %s", line.rstrip())
+                else:
+                    os.write(saved, raw)
+
+    reader = threading.Thread(target=pump, daemon=True, name="stderr-filter")
+    reader.start()
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last write end: the reader sees EOF
+        reader.join(timeout=1.0)
+        os.close(saved)

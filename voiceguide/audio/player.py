@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from voiceguide.audio.clip import AudioFileError, Clip, to_int16
-from voiceguide.audio.devices import DeviceError, DeviceStatus, find_device, import_sounddevice, supported_rate
+from voiceguide.audio.devices import DeviceError, DeviceStatus, find_device, import_sounddevice, native_noise_filtered, supported_rate
 from voiceguide.audio.mixer import Mixer, NowPlaying, Playback
 
 __all__ = ["AudioSink", "Listener", "Player", "PlayerSettings", "WavSink", "NowPlaying", "Playback"]
@@ -260,7 +260,8 @@ class Player:
             while not self._closed.wait(wait):
                 wait = min(self.settings.max_retry_seconds, wait * 1.5)
                 try:
-                    self._open()
+                    with native_noise_filtered():
+                        self._open()
                 except DeviceError as exc:
                     _LOGGER.debug("speaker still gone: %s", exc)
                     continue

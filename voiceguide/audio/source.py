@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from voiceguide.audio.clip import read_wav, resample, to_int16
-from voiceguide.audio.devices import DeviceError, DeviceInfo, DeviceStatus, find_device, import_sounddevice, supported_rate
+from voiceguide.audio.devices import DeviceError, DeviceInfo, DeviceStatus, find_device, import_sounddevice, native_noise_filtered, supported_rate
 
 __all__ = [
     "SAMPLE_RATE",
@@ -343,7 +343,8 @@ class MicSource:
             while not self._closed.wait(wait):
                 wait = min(self.settings.max_retry_seconds, wait * 1.5)
                 try:
-                    self._open()
+                    with native_noise_filtered():
+                        self._open()
                 except DeviceError as exc:
                     self._report("retrying", str(exc))
                     continue
