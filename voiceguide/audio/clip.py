@@ -62,25 +62,58 @@ def to_int16(samples: np.ndarray) -> np.ndarray:
     return (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
 
 
+_PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE
+
+
+def _parse_riff(raw: bytes) -> tuple[int, int, int, int, bytes]:
+    """(format, channels, rate, bits, data) of a RIFF/WAVE file: PCM, IEEE float, or their extensible form."""
+    if len(raw) < 12 or raw[:4] != b"RIFF" or raw[8:12] != b"WAVE":
+        raise ValueError("not a RIFF/WAVE file")
+    pos, fmt, data = 12, None, None
+    while pos + 8 <= len(raw):
+        cid, size = raw[pos : pos + 4], int.from_bytes(raw[pos + 4 : pos + 8], "little")
+        body = raw[pos + 8 : pos + 8 + size]
+        if cid == b"fmt ":
+            fmt = body
+        elif cid == b"data":
+            data = body
+        pos += 8 + size + (size & 1)
+    if fmt is None or len(fmt) < 16 or data is None:
+        raise ValueError("no 'fmt ' or 'data' chunk")
+    tag = int.from_bytes(fmt[0:2], "little")
+    channels = int.from_bytes(fmt[2:4], "little")
+    rate = int.from_bytes(fmt[4:8], "little")
+    bits = int.from_bytes(fmt[14:16], "little")
+    if tag == _EXTENSIBLE and len(fmt) >= 26:
+        tag = int.from_bytes(fmt[24:26], "little")  # the sub-format GUID starts with the plain tag
+    if channels < 1 or rate < 1:
+        raise ValueError(f"{channels} channels at {rate} Hz")
+    return tag, channels, rate, bits, data
+
+
 def read_wav(path: str | Path, text: str = "", kind: str = "say") -> Clip:
-    """Read a PCM WAV file (8/16/32-bit, any channels) as a mono float32 clip."""
+    """Read a WAV file (8/16/24/32-bit PCM or 32/64-bit float, any channels, plain or extensible) as mono float32."""
     path = Path(path)
     try:
-        with wave.open(str(path), "rb") as wav:
-            width = wav.getsampwidth()
-            channels = wav.getnchannels()
-            rate = wav.getframerate()
-            raw = wav.readframes(wav.getnframes())
-    except (OSError, EOFError, wave.Error) as exc:
+        tag, channels, rate, bits, raw = _parse_riff(path.read_bytes())
+    except (OSError, ValueError) as exc:
         raise AudioFileError(f"cannot read WAV file {path}: {exc}") from exc
-    if width == 2:
-        data = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
-    elif width == 4:
-        data = np.frombuffer(raw, dtype="<i4").astype(np.float32) / 2147483648.0
-    elif width == 1:
+    if tag == _PCM and bits == 16:
+        data = np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
+    elif tag == _PCM and bits == 32:
+        data = np.frombuffer(raw[: len(raw) // 4 * 4], dtype="<i4").astype(np.float32) / 2147483648.0
+    elif tag == _PCM and bits == 24:
+        b = np.frombuffer(raw[: len(raw) // 3 * 3], dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+        ints = (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)) << 8 >> 8  # sign-extend
+        data = ints.astype(np.float32) / 8388608.0
+    elif tag == _PCM and bits == 8:
         data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif tag == _FLOAT and bits in (32, 64):
+        dtype = "<f4" if bits == 32 else "<f8"
+        data = np.frombuffer(raw[: len(raw) // (bits // 8) * (bits // 8)], dtype=dtype).astype(np.float32)
     else:
-        raise AudioFileError(f"cannot read WAV file {path}: {width * 8}-bit samples are not supported")
+        raise AudioFileError(f"cannot read WAV file {path}: format {tag} with {bits}-bit samples is not supported"
+                             " (use PCM or float WAV)")
     if channels > 1:
         data = data[: len(data) - len(data) % channels].reshape(-1, channels)
     return Clip(to_mono(data).astype(np.float32, copy=False), rate, text, kind)
