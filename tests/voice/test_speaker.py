@@ -11,7 +11,7 @@ import pytest
 from voiceguide.audio.clip import read_wav
 from voiceguide.audio.player import WavSink
 from voiceguide.events import Cue, Say, Silence, StateChanged, Volume
-from voiceguide.voice.narrator import Narrator, NarratorSettings
+from voiceguide.voice.narrator import Narrator, NarratorSettings, VoiceError
 from voiceguide.voice.speaker import Speaker
 
 RATE = 16000
@@ -146,3 +146,17 @@ def test_trim_tail_keeps_the_speech_and_drops_the_trailing_silence(narrator: Nar
     assert clip.duration - trimmed.duration > 0.2  # espeak leaves ~0.4 s of silence after a word
     assert rms(trimmed.samples) > rms(clip.samples)
     np.testing.assert_array_equal(trimmed.samples, clip.samples[: len(trimmed.samples)])
+
+
+def test_a_sentence_the_engine_cannot_make_does_not_stall_the_session(tmp_path: Path) -> None:
+    from voiceguide.voice.pyttsx3_voice import Pyttsx3Voice
+
+    broken = Pyttsx3Voice(python=str(tmp_path / "no-such-python"), timeout=5)
+    narrated: list[Say] = []
+    with Narrator(NarratorSettings(cache_dir=tmp_path), voice=broken) as n:
+        sink = WavSink(tmp_path / "out.wav", VirtualClock(), sample_rate=RATE)
+        with pytest.raises(VoiceError, match="cannot start the pyttsx3 worker"):
+            n.render("Hello there.")
+        Speaker(n, sink, narrated.append).handle(Say("Hello there.", 0.0))
+        sink.close()
+    assert [s.text for s in narrated] == ["Hello there."]

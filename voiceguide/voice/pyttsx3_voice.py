@@ -23,16 +23,19 @@ class _Worker:
     """One `voiceguide.voice._pyttsx3_worker` process and its line-based JSON protocol."""
 
     def __init__(self, python: str, start_timeout: float) -> None:
-        self._proc = subprocess.Popen(
-            [python, "-m", "voiceguide.voice._pyttsx3_worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            bufsize=1,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        try:
+            self._proc = subprocess.Popen(
+                [python, "-m", "voiceguide.voice._pyttsx3_worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                bufsize=1,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        except OSError as exc:
+            raise VoiceError(f"cannot start the pyttsx3 worker ({python}): {exc}") from exc
         self._answers: queue.Queue[str | None] = queue.Queue()
         assert self._proc.stdout is not None and self._proc.stderr is not None
         threading.Thread(target=self._pump, args=(self._proc.stdout, True), daemon=True,

@@ -18,7 +18,7 @@ from voiceguide.audio.mixer import NowPlaying, Playback
 from voiceguide.audio.player import AudioSink
 from voiceguide.events import Cue, Say, Silence, Volume
 from voiceguide.voice.cues import CUES, cue
-from voiceguide.voice.narrator import Narrator
+from voiceguide.voice.narrator import Narrator, VoiceError
 
 __all__ = ["Speaker", "trim_tail"]
 
@@ -94,7 +94,14 @@ class Speaker:
     def say(self, say: Say) -> None:
         """Queue a sentence (from cache when rendered ahead); a blank one is "narrated" at once."""
         self.prefetch(say.rate_scale)  # a new tempo: the rest of the pack at the new rate, in the background
-        clip = self.narrator.clip(say.text, say.rate_scale, kind=say.kind)
+        try:
+            clip = self.narrator.clip(say.text, say.rate_scale, kind=say.kind)
+        except (VoiceError, AudioFileError, OSError) as exc:
+            # the session must not stall on a sentence the engine cannot make: it counts as said
+            _LOGGER.error("could not synthesize %r: %s", say.text, exc)
+            if self._on_narrated is not None:
+                self._on_narrated(say)
+            return
         if say.kind in BEAT_KINDS:
             # a count belongs to its beat: no trailing silence to hold up the queue, and the previous
             # count, if still sounding when the next beat comes, gives way
