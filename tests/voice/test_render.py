@@ -131,3 +131,18 @@ def test_voices_lists_the_engine_voices(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["voices", "--language", "tlh"]) == 1
     assert main(["voices", "--engine", "nope"]) == 1
     assert "unknown speech engine" in capsys.readouterr().err
+
+
+def test_a_rendered_pack_is_played_from_cache_at_run_time(tiny: Path, tmp_path: Path) -> None:
+    from voiceguide.voice.narrator import Narrator, NarratorSettings
+
+    cache = tmp_path / "cache"
+    assert main(["pack", "render", str(tiny), "--cache-dir", str(cache)]) == 0
+    pack = load_pack(tiny).pack
+    # the narrator as `run` builds it: the pack's voice, language and rate; the tempo's rate scale
+    with Narrator(NarratorSettings(voice=pack.voice.name, language=pack.pack.language, rate=pack.voice.rate,
+                                   cache_dir=cache)) as n:
+        for sentence in pack_sentences(pack):
+            assert n.is_cached(sentence.text, round(1.0 / pack.voice.tempo, 4)), sentence
+            n.clip(sentence.text)
+        assert n.renders == 0
