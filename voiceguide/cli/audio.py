@@ -18,8 +18,9 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     p.add_argument("--config", type=Path, default=None, help="config file (default: the user config dir's)")
     p.set_defaults(handler=cmd_devices)
 
-    p = sub.add_parser("voices", help="the voices the speech engine offers")
-    p.add_argument("--engine", default="pyttsx3", help="speech engine (default: pyttsx3)")
+    p = sub.add_parser("voices", help="the voices the speech engines offer (Piper's and pyttsx3's)")
+    p.add_argument("--engine", "--tts", dest="engine", default="all",
+                   help="piper, pyttsx3 or all (default: all installed engines)")
     p.add_argument("--language", default=None, help="only voices for this language, e.g. en or ko-KR")
     p.add_argument("--json", action="store_true", help="one JSON list")
     p.set_defaults(handler=cmd_voices)
@@ -31,8 +32,10 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     p.add_argument("pack", metavar="PACK", help="a folder, a pack.toml, or a pack id")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="folder for the WAV files and manifest.json (default: only fill the render cache)")
-    p.add_argument("--engine", default="pyttsx3", help="speech engine (default: pyttsx3)")
-    p.add_argument("--voice", default=None, help="voice id or name (default: the pack's, else one for its language)")
+    p.add_argument("--tts", "--engine", dest="engine", default="pyttsx3",
+                   help="narration engine: pyttsx3, piper, or auto as `run` picks (default: pyttsx3)")
+    p.add_argument("--voice", default=None,
+                   help="voice id, name or Piper .onnx path (default: the pack's, else one for its language)")
     p.add_argument("--rate", type=int, default=None, help="words per minute at tempo 1 (default: the pack's)")
     p.add_argument("--all-tempos", action="store_true",
                    help="also every speed that 'slower'/'faster' can reach (default: the pack's tempo only)")
@@ -93,16 +96,24 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 def cmd_voices(args: argparse.Namespace) -> int:
     """List the engine's voices (id, name, languages), the default marked."""
+    import sys
+
     from voiceguide.voice.narrator import VoiceError, make_voice
 
-    try:
-        engine = make_voice(args.engine)
+    # all: in the order `--tts auto` prefers them; an engine that is not installed is noted, not fatal
+    names = ["piper", "pyttsx3"] if args.engine == "all" else [args.engine]
+    voices = []
+    for name in names:
         try:
-            voices = engine.voices()
-        finally:
-            engine.close()
-    except VoiceError as exc:
-        raise UserError(str(exc)) from exc
+            engine = make_voice(name)
+            try:
+                voices += engine.voices()
+            finally:
+                engine.close()
+        except VoiceError as exc:
+            if args.engine != "all":
+                raise UserError(str(exc)) from exc
+            print(f"{name}: {exc}", file=sys.stderr)
     if args.language:
         wanted = args.language.lower().replace("_", "-")
         primary = wanted.split("-")[0]
@@ -113,11 +124,12 @@ def cmd_voices(args: argparse.Namespace) -> int:
                          ensure_ascii=False))
         return 0
     if not voices:
-        raise UserError(f"no {args.engine} voice for language {args.language!r}")
+        engine_name = "" if args.engine == "all" else f"{args.engine} "
+        raise UserError(f"no {engine_name}voice for language {args.language!r}")
     width = max(len(v.id) for v in voices)
     for v in voices:
         mark = "*" if v.default else " "
-        print(f"{mark} {v.id:<{width}}  {v.name}  ({', '.join(v.languages) or '?'})")
+        print(f"{mark} {v.id:<{width}}  {v.name}  ({', '.join(v.languages) or '?'})  [{v.engine}]")
     return 0
 
 
@@ -155,10 +167,11 @@ def cmd_pack_render(args: argparse.Namespace) -> int:
             )
             synthesized = narrator.renders
             voice = narrator.voice_id or "default"
+            engine = narrator.engine
     except VoiceError as exc:
         raise UserError(str(exc)) from exc
     seconds = sum(i.duration for i in items)
     where = f" into {args.out} (see {args.out / MANIFEST})" if args.out is not None else " into the render cache"
-    print(f"{len(items)} sentences, {seconds / 60:.1f} min of speech ({settings.engine}, voice {voice}), "
+    print(f"{len(items)} sentences, {seconds / 60:.1f} min of speech ({engine}, voice {voice}), "
           f"{synthesized} synthesized now, {len(items) - synthesized} from cache{where}.")
     return 0

@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     p.add_argument("--engine", choices=["auto", "vosk", "pocketsphinx"], default=None, help="speech recognizer")
     p.add_argument("--model", type=Path, default=None, metavar="PATH", help="vosk model folder")
     p.add_argument("--language", default=None, help="recognition language (default: the pack's)")
-    p.add_argument("--tts", default=None, help="narration engine (default: pyttsx3)")
+    p.add_argument("--tts", choices=["auto", "piper", "pyttsx3"], default=None,
+                   help="narration engine (default auto: Piper where it has a voice for the language, else pyttsx3)")
     p.add_argument("--voice", default=None, help="narration voice (see `voiceguide voices`)")
     p.add_argument("--volume", type=float, default=None, help="speaker volume 0–1 (default 0.8)")
     p.add_argument("--tempo", type=float, default=None, help="starting tempo 0.5–2 (default: remembered)")
@@ -75,6 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from voiceguide.cli.session import _open_pack, _open_store
     from voiceguide.session.settings import SessionSettings
     from voiceguide.packs.lint import pack_vocabulary
+    from voiceguide.voice.narrator import resolve_engine
 
     try:
         config = load_config(args.config)
@@ -102,7 +104,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         input_device_explicit=args.input_device is not None, output_device_explicit=args.output_device is not None,
         input_wav=args.input_wav, output_wav=args.output_wav, fast=args.fast, console=args.console,
         engine=config.engine, model=Path(config.model) if config.model else None, language=config.language,
-        tts="pyttsx3" if config.tts == "auto" else config.tts, voice=config.voice, volume=config.volume,
+        tts=resolve_engine(config.tts, loaded.pack.pack.language, config.voice or loaded.pack.voice.name),
+        voice=config.voice, volume=config.volume,
         cache_dir=args.cache_dir, json=args.json,
         session=SessionSettings(tempo=config.tempo, hold_timeout=args.hold_seconds, data_dir=data_dir),
     )

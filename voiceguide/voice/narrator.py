@@ -39,6 +39,7 @@ __all__ = [
     "make_voice",
     "normalize_text",
     "pick_voice",
+    "resolve_engine",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -46,8 +47,8 @@ _LOGGER = logging.getLogger(__name__)
 CACHE_VERSION = 1
 """Part of every cache key: bump it when the rendering itself changes."""
 
-ENGINES = ("pyttsx3",)
-"""Engines that exist now; Piper joins later (issue 8) behind the same `Voice` protocol."""
+ENGINES = ("pyttsx3", "piper")
+"""Engines behind the `Voice` protocol: pyttsx3 always, Piper with the `voiceguide[neural]` extra ("auto" picks)."""
 
 
 class VoiceError(Exception):
@@ -87,13 +88,33 @@ class Voice(Protocol):
         ...
 
 
-def make_voice(engine: str = "pyttsx3") -> Voice:
-    """The one factory for speech engines (tests and Piper plug in here)."""
+def make_voice(engine: str = "pyttsx3", voice: str | None = None) -> Voice:
+    """The one factory for speech engines (tests plug in here); `voice` lets Piper take a `.onnx` path."""
     if engine == "pyttsx3":
         from voiceguide.voice.pyttsx3_voice import Pyttsx3Voice
 
         return Pyttsx3Voice()
+    if engine == "piper":
+        from voiceguide.voice.piper_voice import PiperVoice
+
+        return PiperVoice(extra=[voice] if voice and voice.lower().endswith(".onnx") else ())
     raise VoiceError(f"unknown speech engine {engine!r} (available: {', '.join(ENGINES)})")
+
+
+def resolve_engine(engine: str, language: str | None = None, voice: str | None = None) -> str:
+    """The engine `auto` stands for: Piper where it has the named voice or one for the language, else pyttsx3."""
+    if engine != "auto":
+        return engine
+    from voiceguide.voice.piper_voice import piper_installed, piper_voice_for
+
+    found = piper_voice_for(language, voice)
+    if found is not None:
+        _LOGGER.info("narration: Piper, voice %s (%s)", found.id, found.source)
+        return "piper"
+    why = ("Piper is not installed" if not piper_installed()
+           else f"Piper has no voice {voice!r}" if voice else f"Piper has no voice for {language or 'this language'}")
+    _LOGGER.info("narration: pyttsx3 (%s)", why)
+    return "pyttsx3"
 
 
 def _lang_key(tag: str) -> str:
@@ -230,7 +251,7 @@ class NarratorSettings:
     """How narration sounds and where its renderings are kept."""
 
     engine: str = "pyttsx3"
-    """Speech engine (see `ENGINES`)."""
+    """Speech engine (see `ENGINES`), or "auto" (see `resolve_engine`)."""
     voice: str | None = None
     """Voice id or name; None: the best voice for `language`, else the engine default."""
     language: str | None = None
@@ -260,7 +281,8 @@ class Narrator:
 
     def __init__(self, settings: NarratorSettings = NarratorSettings(), voice: Voice | None = None) -> None:
         self.settings = settings
-        self._voice = voice if voice is not None else make_voice(settings.engine)
+        self._voice = voice if voice is not None else make_voice(
+            resolve_engine(settings.engine, settings.language, settings.voice), settings.voice)
         self.cache = RenderCache(settings.cache_dir or default_cache_dir())
         self._voice_id: str | None = None
         self._voice_resolved = False
