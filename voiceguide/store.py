@@ -1,6 +1,7 @@
 """SQLite history: sessions, their checkpoints, their commands, and the tempo each pack was left at.
 
-WAL journal and one transaction per change, so a power cut loses at most the change being written."""
+WAL journal and one transaction per change, so a power cut loses at most the change being written.
+A write the machine cannot make (disk full, read-only, I/O error) is logged and skipped: the session goes on."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import datetime as dt
 import logging
 import sqlite3
 import time
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 __all__ = ["DB_NAME", "Checkpoint", "HistoryRow", "Store", "default_data_dir", "streak"]
 
@@ -52,6 +55,34 @@ CREATE TABLE IF NOT EXISTS pack_prefs (
     tempo REAL NOT NULL
 );
 """
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+# SQLite result codes that mean "this machine cannot store it now", not a bug in the query.
+_SOFT_ERRORS = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_BUSY")
+
+
+def _soft_write(method: Callable[_P, _R]) -> Callable[_P, _R | None]:
+    """History must never stop a session: a failed write is logged (once loudly) and returns None."""
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R | None:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            name = getattr(exc, "sqlite_errorname", "") or ""
+            if not name.startswith(_SOFT_ERRORS):
+                raise
+            store = args[0]
+            assert isinstance(store, Store)
+            store.write_failures += 1
+            level = logging.WARNING if store.write_failures == 1 else logging.DEBUG
+            _LOGGER.log(level, "history not saved (%s: %s); the session goes on without it", name, exc)
+            return None
+
+    return wrapper
 
 
 def default_data_dir() -> Path:
@@ -112,6 +143,8 @@ class Store:
     def __init__(self, path: Path | str, wall: Callable[[], float] = time.time) -> None:
         self.path = path
         self._wall = wall
+        self.write_failures = 0
+        """Writes skipped because the disk was full or read-only (see `_soft_write`)."""
         if isinstance(path, Path):
             path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -138,8 +171,9 @@ class Store:
         return _Transaction(self._db)
 
     # ---- sessions and checkpoints ----------------------------------------------------------------
+    @_soft_write
     def begin(self, pack_id: str, pack_hash: str, title: str, tempo: float, resumed_from: int | None = None) -> int:
-        """A new session row; returns its id."""
+        """A new session row; returns its id (None when it could not be written: see `_soft_write`)."""
         now = self._wall()
         with self._tx():
             cur = self._db.execute(
@@ -150,6 +184,7 @@ class Store:
         assert cur.lastrowid is not None
         return cur.lastrowid
 
+    @_soft_write
     def save_position(self, session_id: int, step: int, step_id: str | None, group: int, done: int,
                       tempo: float) -> None:
         """The checkpoint: where the session is, written at every step and stroke boundary."""
@@ -159,6 +194,7 @@ class Store:
                 (step, step_id, group, done, tempo, self._wall(), session_id),
             )
 
+    @_soft_write
     def end(self, session_id: int, completed: bool) -> None:
         """The session ended: finished (nothing to resume) or stopped (resumable)."""
         with self._tx():
@@ -167,6 +203,7 @@ class Store:
                 (self._wall(), self._wall(), int(completed), int(not completed), session_id),
             )
 
+    @_soft_write
     def discard(self, session_id: int) -> None:
         """A saved place that was resumed or declined is no longer offered."""
         with self._tx():
@@ -189,6 +226,7 @@ class Store:
         return row
 
     # ---- commands ---------------------------------------------------------------------------------
+    @_soft_write
     def record_command(self, session_id: int | None, t: float, command: str, source: str, state: str,
                        acted: bool) -> None:
         """One command event, as it reached the session."""
@@ -208,6 +246,7 @@ class Store:
         row = self._db.execute("SELECT tempo FROM pack_prefs WHERE pack_id=?", (pack_id,)).fetchone()
         return float(row["tempo"]) if row else None
 
+    @_soft_write
     def save_tempo(self, pack_id: str, tempo: float) -> None:
         """Remember a tempo for next time."""
         with self._tx():
@@ -262,4 +301,16 @@ class _Transaction:
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, kind: object, value: object, tb: object) -> None:
-        self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+        if kind is None:
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error:
+                self._rollback()
+                raise
+        else:
+            self._rollback()
+
+    def _rollback(self) -> None:
+        """Undo what is pending; SQLite may already have (SQLITE_FULL does), so do not mask the real error."""
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
