@@ -6,6 +6,7 @@ import configparser
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,13 @@ def test_hardening_leaves_the_sound_devices_reachable() -> None:
     parser = configparser.ConfigParser(strict=False, interpolation=None)
     parser.read_string(UNIT.read_text())
     assert "sound.target" in parser["Unit"]["After"].split() and "sound.target" in parser["Unit"]["Wants"].split()
+
+
+def test_a_bad_config_file_ends_with_an_exit_code_that_is_not_restarted(tmp_path: Path) -> None:
+    """The contract with RestartPreventExitStatus: a config typo exits 1 with file:line and key, no traceback."""
+    bad = tmp_path / "config.toml"
+    bad.write_text('pack = "facial-massage"\nvolume = 3\n')
+    res = subprocess.run([sys.executable, "-m", "voiceguide", "run", "--console", "--config", str(bad)],
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, check=False)
+    assert str(res.returncode) in _service()["RestartPreventExitStatus"].split()
+    assert f"{bad}:2: volume" in res.stderr and "Traceback" not in res.stderr
