@@ -47,17 +47,18 @@ def test_synthesized_commands_in_three_voices_and_two_speeds(sphinx, en_vocabula
 
 def test_human_clips_clean(sphinx):
     accept, reject = _rates(sphinx, corpus_clips())
-    # measured on all 370 clips: 72.5% accepted right, 91.9% rejected (short of the 90%/90% target; BENCHMARKS.md)
-    assert accept >= 0.70, accept
-    assert reject >= 0.90, reject
+    # measured on all 370 clips: 75.6% accepted right, 95.2% rejected (acceptance short of the 90% target)
+    assert accept >= 0.73, accept
+    assert reject >= 0.93, reject
 
 
 @pytest.mark.parametrize("snr", [20, 10, 5])
 def test_human_clips_over_running_water(sphinx, snr):
     noise = read16(CORPUS / "noise" / "running_tap.wav")
-    accept, reject = _rates(sphinx, corpus_clips(), noise, snr)
-    # measured: 20 dB 56%/92%, 10 dB 32%/94%, 5 dB 21%/95%
-    floors = {20: (0.53, 0.90), 10: (0.30, 0.92), 5: (0.19, 0.93)}[snr]
+    held_out = [c for c in corpus_clips() if c.split == "test"]  # speakers not used for tuning; half the time
+    accept, reject = _rates(sphinx, held_out, noise, snr)
+    # measured on the held-out speakers: 20 dB 63.0%/93.3%, 10 dB 44.4%/93.3%, 5 dB 21.0%/94.4%
+    floors = {20: (0.60, 0.91), 10: (0.41, 0.91), 5: (0.18, 0.92)}[snr]
     assert accept >= floors[0], (snr, accept)
     assert reject >= floors[1], (snr, reject)
 

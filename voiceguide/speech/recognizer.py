@@ -53,14 +53,25 @@ class RecognitionSettings:
     """vosk: the same for models without an [unk] word, where confidence is the only rejection."""
     stable_partials: int = 2
     """vosk: a one-word command acts when this many partial results in a row say it (not waiting for the end)."""
+    quiet_seconds: float = 0.15
+    """vosk: this much non-speech after speech ends the utterance and gives its result."""
     decoys: int = 150
     """pocketsphinx: how many frequent English words compete with the commands (more: rejects more, accepts less)."""
-    vad_window: float = 0.3
+    vad_window: float = 0.45
     """pocketsphinx: seconds of non-speech that end an utterance (the main part of its latency)."""
     vad_mode: int = 2
+    """WebRTC voice-activity aggressiveness 0-3 (one of the two tests a speech frame must pass)."""
+    vad_margin_db: float = 7.0
+    """How far above the recent noise floor a frame must be to count as speech."""
     """pocketsphinx: voice-activity aggressiveness 0-3."""
+    early_seconds: float = 0.12
+    """pocketsphinx: after this much quiet inside an utterance, decide on it already (0: wait for the endpoint)."""
+    early_max_seconds: float = 0.8
+    """pocketsphinx: only stretches of speech up to this long are decided early."""
     edge_seconds: float = 0.15
-    """pocketsphinx: audio kept on each side of what the endpointer calls speech (it trims word edges)."""
+    """pocketsphinx: audio decoded after what the segmenter calls speech (it trims word edges)."""
+    lead_seconds: float = 0.6
+    """pocketsphinx: audio decoded before the speech; background there steadies the decoder in noise."""
     dither: float = 20.0
     """pocketsphinx: standard deviation (int16 steps) of the faint noise added before decoding."""
     silprob: float = 0.1

@@ -1,7 +1,7 @@
 """The built-in English fallback: pocketsphinx, with voice-activity segmentation and decoy words for rejection.
 
-A grammar of only the commands maps every sound to some command. Here each utterance that the voice-activity
-endpointer cuts out is decoded once with a grammar of the allowed command phrases *and* a few hundred frequent
+A grammar of only the commands maps every sound to some command. Here each utterance that the segmenter
+(`vad.py`: noise floor + WebRTC) cuts out is decoded once with a grammar of the allowed command phrases *and* a few hundred frequent
 English words (plus the commands not allowed right now); only when a command phrase wins the decode is it
 heard. The decoys are the alternative hypothesis of a likelihood-ratio test, spelled as words so one fast
 grammar search does the test. Utterances longer than any command are talk and are ignored without decoding.
@@ -19,6 +19,7 @@ from voiceguide.events import Heard
 from voiceguide.speech.commands import Command, Vocabulary, normalize
 from voiceguide.speech.decoys_en import ENGLISH_DECOYS
 from voiceguide.speech.recognizer import SAMPLE_RATE, EngineUnavailable, RecognitionSettings, as_int16
+from voiceguide.speech.vad import FRAME, Segmenter, VadSettings
 
 __all__ = ["SphinxRecognizer", "load_pocketsphinx"]
 
@@ -96,18 +97,20 @@ class SphinxRecognizer:
 
     def reset(self) -> None:
         """Forget pending audio and restart the stream clock at 0."""
-        self._endpointer = self._ps.Endpointer(window=self._settings.vad_window, ratio=0.9, vad_mode=self._settings.vad_mode)
-        self._frame = self._endpointer.frame_bytes
+        st = self._settings
+        self._seg = Segmenter(VadSettings(margin_db=st.vad_margin_db, end_seconds=st.vad_window), self._ps.Vad(st.vad_mode))
+        self._frame = FRAME * 2
         self._pending = b""
-        self._speech: list[bytes] = []
         self._too_long = False
+        self._early = False
+        """This utterance's command went out before its end."""
         self._t0: float | None = None
         self._history = bytearray()
         self._history_start = 0
-        """Sample index (endpointer time) of the first sample kept in `_history`."""
+        """Sample index of the first sample kept in `_history`."""
 
     def feed(self, samples: np.ndarray | bytes, start: float | None = None) -> list[Heard]:
-        """Cut the audio into utterances; decide on each as soon as the endpointer closes it."""
+        """Cut the audio into utterances; decide on each at a short pause or at its end."""
         if self._t0 is None:
             self._t0 = start or 0.0
         pcm = as_int16(samples).tobytes()
@@ -116,27 +119,42 @@ class SphinxRecognizer:
         heard: list[Heard] = []
         n = len(self._pending) // self._frame * self._frame
         for i in range(0, n, self._frame):
-            speech = self._endpointer.process(self._pending[i : i + self._frame])
-            heard.extend(self._take(speech))
+            heard.extend(self._step(self._seg.process(self._pending[i : i + self._frame])))
         self._pending = self._pending[n:]
         return heard
 
     def flush(self) -> list[Heard]:
         """End of stream: close the utterance in progress, if any."""
-        tail = self._pending + b"\0" * (self._frame - len(self._pending)) if self._pending else b"\0" * self._frame
-        self._pending = b""
-        speech = self._endpointer.end_stream(tail[: self._frame])
-        out = self._take(speech, final=True)
-        if self._speech:
+        out: list[Heard] = []
+        if self._pending:
+            frame = self._pending + b"\0" * (self._frame - len(self._pending))
+            self._pending = b""
+            out.extend(self._step(self._seg.process(frame)))
+        if self._seg.finish() == "end":
             out.extend(self._close())
         return out
 
     # -- internals ---------------------------------------------------------------------------------
 
+    def _step(self, event: str | None) -> list[Heard]:
+        seg = self._seg
+        if event == "start":
+            self._early = self._too_long = False
+        if event == "end":
+            return self._close()
+        if not seg.in_speech or self._too_long:
+            return []
+        if seg.now - seg.speech_start > self._settings.max_command_seconds:
+            self._too_long = True  # talk, not a command
+            return []
+        if not self._early and seg.quiet == self._early_frames():
+            return self._early_decision()
+        return []
+
     def _remember(self, pcm: bytes) -> None:
-        """Keep the last few seconds, so an utterance is decoded with the edges the endpointer trims."""
+        """Keep the last few seconds, so an utterance is decoded with a little audio on each side."""
         self._history += pcm
-        keep = int((self._settings.max_command_seconds + 2 * self._settings.vad_window + 1.0) * SAMPLE_RATE) * 2
+        keep = int((self._settings.max_command_seconds + self._settings.lead_seconds + self._settings.vad_window + 1.0) * SAMPLE_RATE) * 2
         if len(self._history) > 2 * keep:
             cut = len(self._history) - keep
             del self._history[:cut]
@@ -145,37 +163,45 @@ class SphinxRecognizer:
     def _utterance(self, speech_start: float, speech_end: float) -> bytes:
         """The audio from just before the speech began to just after it ended."""
         pad = self._settings.edge_seconds
-        a = max(0, int((speech_start - pad) * SAMPLE_RATE) - self._history_start)
+        a = max(0, int((speech_start - self._settings.lead_seconds) * SAMPLE_RATE) - self._history_start)
         b = max(a, int((speech_end + pad) * SAMPLE_RATE) - self._history_start)
         return bytes(self._history[2 * a : 2 * b])
 
-    def _take(self, speech: bytes | None, final: bool = False) -> list[Heard]:
-        if speech is None:
-            return []
-        if not self._too_long:
-            self._speech.append(speech)
-            if sum(map(len, self._speech)) / 2 / SAMPLE_RATE > self._settings.max_command_seconds:
-                self._too_long = True
-                self._speech.clear()
-        if self._endpointer.in_speech and not final:
-            return []
-        return self._close()
+    def _early_frames(self) -> int:
+        early = self._settings.early_seconds
+        return max(1, round(early * SAMPLE_RATE / FRAME)) if early > 0 else -1
+
+    def _early_decision(self) -> list[Heard]:
+        """A short pause after what could be a whole command: decide now instead of after the endpoint."""
+        seg = self._seg
+        now = seg.now
+        quiet_from = now - seg.quiet * FRAME / SAMPLE_RATE
+        if quiet_from - seg.speech_start > self._settings.early_max_seconds:
+            return []  # longer than a one-breath command: a sentence with a pause in it, so wait
+        text = self.decode(self._utterance(seg.speech_start, now - self._settings.edge_seconds))
+        command = self._vocabulary.match(text, self._allowed) if text else None
+        if command is None or any(
+            p.startswith(text + " ") and c != command and c in self._allowed for p, c in self._phrases.items()
+        ):
+            return []  # not a command, or the start of a longer one: wait for the end
+        self._early = True
+        t0 = self._t0 or 0.0
+        _LOGGER.debug("early decision at %.2f s: %r → %s", t0 + now, text, command)
+        return [Heard(text, command, 1.0, t0 + seg.speech_start, t0 + quiet_from, self.engine)]
 
     def _close(self) -> list[Heard]:
-        start = (self._t0 or 0.0) + self._endpointer.speech_start
-        end = (self._t0 or 0.0) + self._endpointer.speech_end
-        had_speech = bool(self._speech)
-        self._speech = []
-        pcm = self._utterance(self._endpointer.speech_start, self._endpointer.speech_end) if had_speech else b""
+        seg = self._seg
+        t0 = self._t0 or 0.0
         too_long, self._too_long = self._too_long, False
-        if too_long or not pcm:
+        early, self._early = self._early, False
+        if too_long or early:
             return []
-        text = self.decode(pcm)
+        text = self.decode(self._utterance(seg.speech_start, seg.speech_end))
         command = self._vocabulary.match(text, self._allowed) if text else None
-        _LOGGER.debug("utterance %.2f-%.2f s: %r → %s", start, end, text, command)
+        _LOGGER.debug("utterance %.2f-%.2f s: %r → %s", t0 + seg.speech_start, t0 + seg.speech_end, text, command)
         if command is None:
             return []
-        return [Heard(text, command, 1.0, start, end, self.engine)]
+        return [Heard(text, command, 1.0, t0 + seg.speech_start, t0 + seg.speech_end, self.engine)]
 
     def _dither(self, pcm: bytes) -> bytes:
         """Add faint fixed noise: the model was never trained on digital silence (WAV files have it, mics don't)."""

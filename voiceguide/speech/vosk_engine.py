@@ -3,7 +3,7 @@
 Other speech is rejected by `[unk]` in the grammar when the model has that word, otherwise (e.g. the Korean
 model) by word confidence alone; commands that are not allowed right now stay in the grammar as rivals so
 they are not misheard as allowed ones. A grammar-restricted vosk decoder rarely reaches its own endpoint
-(its silence rules need silence in the grammar), so a voice-activity endpointer ends each utterance; with
+(its silence rules need silence in the grammar), so a short pause after voiced frames ends each utterance; with
 `[unk]` a one-word command acts on a stable partial result before that.
 """
 
@@ -26,6 +26,8 @@ __all__ = ["VoskModel", "VoskRecognizer", "load_vosk_model"]
 _LOGGER = logging.getLogger(__name__)
 
 UNK = "[unk]"
+_MIN_SPEECH = 0.09
+"""Seconds of voiced frames in a row that make an utterance worth a result."""
 
 
 class VoskModel:
@@ -116,8 +118,10 @@ class VoskRecognizer:
     def reset(self) -> None:
         """Forget pending audio and restart the stream clock at 0."""
         self._rec.Reset()
-        self._endpointer = self._ps.Endpointer(window=self._settings.vad_window, ratio=0.9, vad_mode=self._settings.vad_mode)
-        self._frame = self._endpointer.frame_bytes
+        self._vad = self._ps.Vad(self._settings.vad_mode)
+        self._frame = self._vad.frame_bytes
+        self._voiced = 0
+        self._quiet = 0
         self._pending = b""
         self._samples = 0
         self._base = self._fed_total
@@ -137,11 +141,13 @@ class VoskRecognizer:
         n = len(self._pending) // self._frame * self._frame
         for i in range(0, n, self._frame):
             frame = self._pending[i : i + self._frame]
-            speech = self._endpointer.process(frame)
+            voiced = self._vad.is_speech(frame)
             out.extend(self._accept(frame))
-            if speech is not None:
+            self._voiced = self._voiced + 1 if voiced else 0
+            self._quiet = 0 if voiced else self._quiet + 1
+            if self._voiced * self._vad.frame_length >= _MIN_SPEECH:
                 self._speech_seen = True
-            if self._speech_seen and not self._endpointer.in_speech:
+            if self._speech_seen and self._quiet * self._vad.frame_length >= self._settings.quiet_seconds:
                 out.extend(self._final(json.loads(self._rec.FinalResult())))
         self._pending = self._pending[n:]
         return out
