@@ -260,3 +260,35 @@ def test_cli_pack_render_with_piper_then_a_run_time_narrator_hits_the_cache(
         for sentence in pack_sentences(pack):
             n.clip(sentence.text)
         assert n.renders == 0 and n.engine == "piper"
+
+
+def test_run_narrates_with_piper_into_a_wav(tmp_path: Path) -> None:
+    """`voiceguide run` with the default `--tts auto`: Piper speaks, resampled to the output's rate."""
+    import os
+    import subprocess
+    import wave
+
+    root = Path(__file__).resolve().parents[2]
+    silence_in = tmp_path / "in.wav"
+    with wave.open(str(silence_in), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(np.zeros(16000 * 8, dtype=np.int16).tobytes())
+    out = tmp_path / "out.wav"
+    env = {k: v for k, v in os.environ.items() if k not in ("PULSE_SERVER", "ALSA_CONFIG_PATH")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "-v", "run", "--input-wav", str(silence_in), "--output-wav", str(out),
+         "--fast", "--data-dir", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "cache"), "--json"],
+        capture_output=True, text=True, timeout=180, env=env, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    assert "narration: Piper, voice en_US-joe-medium" in proc.stderr
+    assert any((tmp_path / "cache" / "piper").rglob("*.wav")), "the run's narration was rendered by Piper"
+    says = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{") and '"say"' in line]
+    assert says
+    with wave.open(str(out)) as w:
+        rate = w.getframerate()
+        audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768
+    assert abs(len(audio) / rate - 8.0) < 0.05
+    start = int(float(says[0]["t"]) * rate)
+    assert _loud_share(audio[start:start + 2 * rate], rate) > 0.4  # the first sentence is really in the file
