@@ -161,6 +161,8 @@ def test_auto_takes_piper_where_it_has_a_voice(tmp_path: Path) -> None:
     assert resolve_engine("auto", "en-US", "gmw/en-us") == "pyttsx3"  # an espeak voice asked for by name
     assert resolve_engine("auto", "en-US", "joe") == "piper"
     assert resolve_engine("auto", None, str(joe.model_path())) == "piper"
+    assert resolve_engine("auto", "en-US", "en-us") == "pyttsx3"  # a language-like name is espeak's voice
+    assert resolve_engine("auto", "en-US", str(tmp_path / "missing.onnx")) == "piper"  # which then says why not
     found = piper_voice_for("en-US")
     assert found is not None and found.id == "en_US-joe-medium"
 
@@ -188,6 +190,9 @@ def test_a_voice_by_path_and_unknown_voices(tmp_path: Path) -> None:
         PiperVoice()._file("martian")
     with pytest.raises(VoiceError, match="expected an existing .onnx"):
         PiperVoice()._file(str(tmp_path / "gone.onnx"))
+    with pytest.raises(VoiceError, match="expected an existing .onnx"), \
+            Narrator(NarratorSettings(engine="auto", voice=str(tmp_path / "gone.onnx"), cache_dir=tmp_path)) as n:
+        n.clip("Hello.")
 
 
 def test_missing_extra_is_one_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -105,6 +105,8 @@ def resolve_engine(engine: str, language: str | None = None, voice: str | None =
     """The engine `auto` stands for: Piper where it has the named voice or one for the language, else pyttsx3."""
     if engine != "auto":
         return engine
+    if voice and voice.lower().endswith(".onnx"):
+        return "piper"  # a Piper model file: Piper says clearly if it cannot use it
     from voiceguide.voice.piper_voice import piper_installed, piper_voice_for
 
     found = piper_voice_for(language, voice)

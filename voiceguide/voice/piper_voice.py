@@ -193,11 +193,9 @@ def piper_voice_for(language: str | None, voice: str | None = None) -> PiperVoic
     except VoiceError:
         return None
     infos = [_info(v, i == 0) for i, v in enumerate(voices)]
-    if voice:
-        try:
-            return _pick(voices, voice)
-        except VoiceError:
-            return None
+    if voice:  # only a Piper voice's own id or name: 'en-us' is more likely meant for espeak-ng
+        wanted = voice.strip().lower()
+        return next((f for f in voices if f.id == voice or wanted in (f.id.lower(), f.name.lower())), None)
     if language:
         tag = language.strip().lower().replace("_", "-")
         primary = tag.split("-", 1)[0]
