@@ -9,6 +9,7 @@ For each engine, into a fresh render cache:
   - command → first narration sample from cache: a fresh Narrator (nothing in memory) reads, decodes and
     resamples a cached sentence to the Player's 44,100 Hz (time until its first sample can be handed to
     the Player), plus the silence the rendering itself starts with (until the first sample above 1 %);
+  - a sentence rendered on demand (after "slower", before render-ahead reached it): median, p95, max;
   - the spoken rate actually heard: words per minute over the pack at the rate asked.
 
 usage: .venv/bin/python scripts/bench_tts.py [--engines piper,pyttsx3] [--pack facial-massage] [--all-tempos] [--json]
@@ -67,6 +68,17 @@ def bench_engine(engine: str, pack, rate: int | None, all_tempos: bool, trials: 
             rate_asked_wpm=narrator.rate_for(round(1.0 / pack.voice.tempo, 4)),
             wpm_heard=round(words / speech * 60, 1),
             cache_mb=round(sum(p.stat().st_size for p in narrator.cache.entries()) / 2**20, 2),
+        )
+        # after "slower" (tempo ×1.25): a sentence not rendered yet is synthesized on demand
+        on_demand = []
+        for item in items:
+            t = time.perf_counter()
+            narrator.render(item.text, 0.8)
+            on_demand.append(time.perf_counter() - t)
+        result.update(
+            on_demand_ms_median=round(statistics.median(on_demand) * 1000, 1),
+            on_demand_ms_p95=round(sorted(on_demand)[int(0.95 * (len(on_demand) - 1))] * 1000, 1),
+            on_demand_ms_max=round(max(on_demand) * 1000, 1),
         )
         if all_tempos:
             t2 = time.perf_counter()
