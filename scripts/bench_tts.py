@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -104,6 +105,7 @@ def bench_engine(engine: str, pack, rate: int | None, all_tempos: bool, trials: 
             assert clip.samples.size
             fresh._memory.clear()  # noqa: SLF001 - every trial from disk, none from memory
         assert fresh.renders == 0, "the bench expected every sentence in the cache"
+    shutil.rmtree(cache, ignore_errors=True)
     result.update(
         ready_ms_median=round(statistics.median(ready) * 1000, 1),
         ready_ms_p95=round(sorted(ready)[int(0.95 * (len(ready) - 1))] * 1000, 1),
