@@ -23,6 +23,9 @@ __all__ = ["DoctorSettings", "Finding", "register", "run_checks"]
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
+_BUSY_FIX = ("another program may hold it — the voiceguide service itself: `sudo systemctl stop voiceguide`, "
+             "run doctor, `sudo systemctl start voiceguide` (see `fuser -v /dev/snd/*`); else unplug and replug it")
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -200,7 +203,7 @@ def _check_mic(settings: DoctorSettings, config: Config) -> Finding:
         source = MicSource(MicSettings(device=config.input_device))
     except DeviceError as exc:
         return Finding("microphone", FAIL, f"{name} does not open: {exc}",
-                       "another program may hold it (`fuser -v /dev/snd/*`); unplug and plug it back in")
+                       _BUSY_FIX)
     chunks: list[np.ndarray] = []
     try:
         got = 0.0
@@ -250,7 +253,7 @@ def _check_speaker(settings: DoctorSettings, config: Config) -> Finding:
         player = Player(PlayerSettings(device=config.output_device, volume=config.volume))
     except DeviceError as exc:
         return Finding("speaker", FAIL, f"{name} does not open: {exc}",
-                       "another program may hold it (`fuser -v /dev/snd/*`); unplug and plug it back in")
+                       _BUSY_FIX)
     try:
         player.play(Clip(tone, rate, "doctor tone", "chime"))
         played = player.wait_idle(timeout=5.0)
