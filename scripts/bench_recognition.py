@@ -239,7 +239,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="comma-separated: speech-commands, stream, synth, talk, narration")
     ap.add_argument("--snrs", default="20,10,5,0")
     ap.add_argument("--noises", default="running_tap,doing_the_dishes,pink_noise")
+    ap.add_argument("--from-json", type=Path, default=None, help="re-render the Markdown of a saved --out file, run nothing")
     args = ap.parse_args(argv)
+    if args.from_json is not None:
+        saved = json.loads(args.from_json.read_text())
+        if args.markdown:
+            update_markdown(args.markdown, saved)
+        print(markdown(saved))
+        return 0
     wanted = set(args.corpora.split(","))
     lang = args.language.split("-")[0]
 
@@ -309,6 +316,29 @@ GOALS = {"acc10": 0.98, "acc5": 0.95, "rejection": 0.95, "false_per_hour": 0.1, 
          "latency_median": 0.300, "latency_p95": 0.500, "rtf": 0.05}
 
 
+NOTES = {
+    "pocketsphinx": (
+        "How it decides: an energy-over-noise-floor + WebRTC segmenter cuts utterances; each is decoded once with a "
+        "JSGF grammar of the allowed command phrases *plus* 150 frequent English words (and the commands not allowed "
+        "now) as decoys — a command is heard only when it beats every decoy; stretches longer than 2.5 s are talk; a "
+        "0.12 s pause after a stretch of at most 0.8 s is decided at once (latency), longer ones at 0.45 s of quiet. "
+        "Where it falls short: acceptance (≈ 75% clean, far below at 10 dB and under) is bounded by pocketsphinx's "
+        "acoustic model on these 1-second phone-quality clips — a forced choice among the commands alone picks the "
+        "right one for only 82–84% of them, so no rejection rule can reach 90%. What would close the gap: an English "
+        "vosk model (`voiceguide model fetch vosk-model-small-en-us-0.15`, the primary engine; run this script with "
+        "`--engine vosk --model …`), or a small keyword model trained on speech-commands-like data; noise "
+        "suppression before decoding for the running-water case."
+    ),
+    "vosk": (
+        "How it decides: a `KaldiRecognizer` restricted to the command phrases (allowed ones first, the others as "
+        "rivals, `[unk]` when the model has it); the Korean model has no `[unk]`, so rejection is by word confidence "
+        "(≥ 0.9) alone. An utterance ends after 0.15 s of quiet (the same noise-floor segmenter as the fallback), which gives the result at once. "
+        "Synthesized Korean is rough (espeak-ng's `ko+f3` is far better understood than `ko` and `ko+m3`), so these "
+        "accuracies measure espeak as much as vosk; there is no Korean human corpus here."
+    ),
+}
+
+
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}%"
 
@@ -368,6 +398,9 @@ def markdown(r: dict) -> str:
         lines += [f"Self-trigger (the built-in pack's narration, {n['seconds'] / 60:.1f} min): {n['without_guard']} commands without the "
                   f"echo guard ({n['without_guard_per_hour']:.1f}/h), {n['with_guard']} with it ({n['with_guard_per_hour']:.1f}/h; goal 0: "
                   f"{_mark(n['with_guard'] == 0)}).", ""]
+    note = NOTES.get(r["engine"])
+    if note:
+        lines += [note, ""]
     c = r["cost"]
     lines += [f"Cost: real-time factor {c['rtf_cpu']:.3f} CPU / {c['rtf_wall']:.3f} wall over {c['audio_seconds'] / 60:.0f} min of audio "
               f"(goal ≤ 0.05: {_mark(c['rtf_cpu'] <= GOALS['rtf'])}); model load {c['model_load_seconds']:.2f} s; peak RSS {c['peak_rss_mb']:.0f} MB "

@@ -53,7 +53,7 @@ class RecognitionSettings:
     """vosk: the same for models without an [unk] word, where confidence is the only rejection."""
     stable_partials: int = 2
     """vosk: a one-word command acts when this many partial results in a row say it (not waiting for the end)."""
-    quiet_seconds: float = 0.15
+    quiet_seconds: float = 0.25
     """vosk: this much non-speech after speech ends the utterance and gives its result."""
     decoys: int = 150
     """pocketsphinx: how many frequent English words compete with the commands (more: rejects more, accepts less)."""
@@ -79,7 +79,7 @@ class RecognitionSettings:
     pip: float = 0.5
     """pocketsphinx: phone insertion penalty."""
     max_command_seconds: float = 2.5
-    """pocketsphinx: longer stretches of speech are talk, not a command, and are ignored."""
+    """Longer stretches of speech are talk, not a command, and are ignored."""
     env: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     """Environment to look models up in (the caller passes os.environ; tests pass their own)."""
 

@@ -3,7 +3,7 @@
 Other speech is rejected by `[unk]` in the grammar when the model has that word, otherwise (e.g. the Korean
 model) by word confidence alone; commands that are not allowed right now stay in the grammar as rivals so
 they are not misheard as allowed ones. A grammar-restricted vosk decoder rarely reaches its own endpoint
-(its silence rules need silence in the grammar), so a short pause after voiced frames ends each utterance; with
+(its silence rules need silence in the grammar), so the segmenter (`vad.py`) ends each utterance; with
 `[unk]` a one-word command acts on a stable partial result before that.
 """
 
@@ -20,14 +20,13 @@ import numpy as np
 from voiceguide.events import Heard
 from voiceguide.speech.commands import Command, Vocabulary, normalize
 from voiceguide.speech.recognizer import SAMPLE_RATE, EngineUnavailable, RecognitionSettings, as_int16
+from voiceguide.speech.vad import FRAME, Segmenter, VadSettings
 
 __all__ = ["VoskModel", "VoskRecognizer", "load_vosk_model"]
 
 _LOGGER = logging.getLogger(__name__)
 
 UNK = "[unk]"
-_MIN_SPEECH = 0.09
-"""Seconds of voiced frames in a row that make an utterance worth a result."""
 
 
 class VoskModel:
@@ -118,10 +117,9 @@ class VoskRecognizer:
     def reset(self) -> None:
         """Forget pending audio and restart the stream clock at 0."""
         self._rec.Reset()
-        self._vad = self._ps.Vad(self._settings.vad_mode)
-        self._frame = self._vad.frame_bytes
-        self._voiced = 0
-        self._quiet = 0
+        st = self._settings
+        self._seg = Segmenter(VadSettings(margin_db=st.vad_margin_db, end_seconds=st.quiet_seconds), self._ps.Vad(st.vad_mode))
+        self._frame = FRAME * 2
         self._pending = b""
         self._samples = 0
         self._base = self._fed_total
@@ -129,7 +127,6 @@ class VoskRecognizer:
         self._acted = False
         self._partial = ""
         self._partial_count = 0
-        self._speech_seen = False
 
     def feed(self, samples: np.ndarray | bytes, start: float | None = None) -> list[Heard]:
         """Decode as the audio comes; a command is out at a stable partial or when the utterance ends."""
@@ -141,14 +138,13 @@ class VoskRecognizer:
         n = len(self._pending) // self._frame * self._frame
         for i in range(0, n, self._frame):
             frame = self._pending[i : i + self._frame]
-            voiced = self._vad.is_speech(frame)
+            event = self._seg.process(frame)
             out.extend(self._accept(frame))
-            self._voiced = self._voiced + 1 if voiced else 0
-            self._quiet = 0 if voiced else self._quiet + 1
-            if self._voiced * self._vad.frame_length >= _MIN_SPEECH:
-                self._speech_seen = True
-            if self._speech_seen and self._quiet * self._vad.frame_length >= self._settings.quiet_seconds:
-                out.extend(self._final(json.loads(self._rec.FinalResult())))
+            if event == "end":
+                result = json.loads(self._rec.FinalResult())
+                if self._seg.speech_end - self._seg.speech_start > self._settings.max_command_seconds:
+                    result = {}  # talk, not a command
+                out.extend(self._final(result))
         self._pending = self._pending[n:]
         return out
 
@@ -193,7 +189,7 @@ class VoskRecognizer:
 
     def _final(self, result: dict[str, Any]) -> list[Heard]:
         acted, self._acted = self._acted, False
-        self._partial, self._partial_count, self._speech_seen = "", 0, False
+        self._partial, self._partial_count = "", 0
         text = normalize(result.get("text", ""))
         if acted or not text:
             return []
