@@ -7,7 +7,11 @@ accepted only if it is pure Python: its sdist is downloaded, built here into a w
 tagged `py3-none-any` (no compiled code). That wheel is offered to the next resolution round, so the
 report lists every package, each as a platform wheel or a named pure-Python sdist — none is hidden.
 
-Usage: scripts/check_pi_wheels.py [--dest DIR] [--json]   (exit 0: all installable, 1: not)
+`--armv7` also asks, for each compiled package, whether PyPI has a wheel for 32-bit Raspberry Pi OS
+(armv7l) at the same version; the ones that have none must come from piwheels.org (that OS's default
+extra index) or be built on the Pi. This is a report, not part of the pass/fail verdict.
+
+Usage: scripts/check_pi_wheels.py [--dest DIR] [--json] [--armv7]   (exit 0: all installable, 1: not)
 """
 
 from __future__ import annotations
@@ -152,12 +156,32 @@ def check(requirements: list[str], dest: Path) -> list[Found]:
     return found
 
 
+ARMV7_PLATFORMS = ("manylinux2014_armv7l", "manylinux_2_17_armv7l", "manylinux_2_31_armv7l", "linux_armv7l")
+
+
+def armv7_missing(found: list[Found], dest: Path) -> list[str]:
+    """Compiled packages (of an aarch64 resolution) with no PyPI wheel for armv7l at the same version."""
+    missing = []
+    for f in found:
+        if f.kind != "wheel" or "aarch64" not in f.file:
+            continue
+        args = ["download", "--no-deps", "--only-binary=:all:", "--python-version", PYTHON_VERSION,
+                "--implementation", "cp", "-d", str(dest / "armv7")]
+        for platform in ARMV7_PLATFORMS:
+            args += ["--platform", platform]
+        if _pip(*args, f"{f.name}=={f.version}").returncode != 0:
+            missing.append(f"{f.name} {f.version}")
+    return missing
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print one line per package the Pi would install; exit 1 with the reason if one cannot be."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dest", type=Path, default=None, help="keep the downloads here (default: a temp dir)")
     parser.add_argument("--json", action="store_true", help="one JSON object per package")
+    parser.add_argument("--armv7", action="store_true", help="also report compiled packages PyPI lacks for armv7l")
     args = parser.parse_args(argv)
+    missing: list[str] = []
     with tempfile.TemporaryDirectory(prefix="pi-wheels-") as tmp:
         dest = args.dest or Path(tmp)
         try:
@@ -165,10 +189,16 @@ def main(argv: list[str] | None = None) -> int:
         except CheckFailed as exc:
             print(f"check_pi_wheels: NOT installable on the Pi: {exc}", file=sys.stderr)
             return 1
+        if args.armv7:
+            missing = armv7_missing(found, dest)
     for f in found:
         print(json.dumps(asdict(f)) if args.json else f"{f.kind:18} {f.name} {f.version}  ({f.file})")
     if not args.json:
         print(f"all {len(found)} packages install on aarch64 / CPython {PYTHON_VERSION} without a compiler")
+    if args.armv7:
+        print("armv7l (32-bit Raspberry Pi OS): " + (
+            f"no PyPI wheel for {', '.join(missing)}: they come from piwheels.org (the OS's default extra index) "
+            "or are built on the Pi" if missing else "every compiled package has a PyPI wheel"))
     return 0
 
 
