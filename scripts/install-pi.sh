@@ -157,7 +157,7 @@ uninstall() {
         say "kept the history in $DATA (and the user '$SVC_USER' who owns it: sudo userdel $SVC_USER to remove it)"
     fi
     say "kept the Debian packages (${APT_PACKAGES[*]}): other programs may use them"
-    [ "$CHANGED" = 1 ] && say "uninstalled" || say "nothing to uninstall"
+    if [ "$CHANGED" = 1 ]; then say "uninstalled"; else say "nothing to uninstall"; fi
 }
 
 if [ "$UNINSTALL" = 1 ]; then
@@ -190,6 +190,7 @@ fi
 "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
     echo "install-pi.sh: $PY is older than Python 3.11 (Raspberry Pi OS Bookworm has 3.11)" >&2; exit 1; }
 stage=$(mktemp -d)
+chmod 0755 "$stage"  # becomes /opt/voiceguide/src: readable by the service user
 trap 'rm -rf "$stage"' EXIT
 tar -C "$SRC" --exclude=./.venv --exclude=./.git --exclude=./build --exclude=./dist --exclude='*.egg-info' \
     --exclude='__pycache__' --exclude=./.pytest_cache --exclude=./.hypothesis --exclude=./tests \
