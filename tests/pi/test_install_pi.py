@@ -75,6 +75,7 @@ def test_install_twice_then_uninstall_keeps_history(tmp_path: Path) -> None:
     version = subprocess.run([str(opt / "venv" / "bin" / "voiceguide"), "--version"], capture_output=True,
                              text=True, timeout=60, check=True)
     assert version.stdout.startswith("voiceguide ")
+    assert (opt / "src").stat().st_mode & 0o005 == 0o005  # the service user can read the copied source
     unit = root / "etc" / "systemd" / "system" / "voiceguide.service"
     assert unit.read_text() == (ROOT / "scripts" / "voiceguide.service").read_text()
     config = root / "etc" / "voiceguide" / "config.toml"
