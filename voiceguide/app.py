@@ -153,6 +153,10 @@ class Runner:
         self._sink: Any = None
         self._estimate: EstimatedSpeech | None = None
         self._listener: Listener | None = None
+        self._guard: Any = None
+        self._guard_lock = threading.Lock()
+        self._wanted: set[Command] | None = None
+        self._source: Any = None
         self._stopping = threading.Event()
         self.session = Session(loaded.pack, loaded.content_hash, self.clock, self._on_output,
                                settings.session, store, vocabulary)
@@ -168,7 +172,8 @@ class Runner:
         elif self._estimate is not None:
             self._estimate(event)
         if isinstance(event, StateChanged) and self._listener is not None:
-            self._listener.set_commands(self.session.expected_commands())
+            with self._guard_lock:  # applied by the listening thread before its next chunk
+                self._wanted = self.session.expected_commands()
 
     def _narrated(self, say: Say) -> None:
         """From the speaker (any thread): the sentence was heard to its end."""
@@ -182,7 +187,10 @@ class Runner:
         if self.plan.speak == "print":
             self._estimate = EstimatedSpeech(self.clock, pack.voice.rate, self.session.narration_done)
             return
+        from voiceguide.audio.factory import open_sink
+        from voiceguide.audio.player import PlayerSettings
         from voiceguide.voice.narrator import Narrator, NarratorSettings
+        from voiceguide.voice.render import pack_sentences
         from voiceguide.voice.speaker import Speaker
 
         narrator = Narrator(NarratorSettings(
@@ -192,22 +200,27 @@ class Runner:
             rate=pack.voice.rate,
             cache_dir=self.settings.cache_dir,
         ))
-        if self.plan.speak == "wav":
-            from voiceguide.audio.player import WavSink
-
-            assert self.settings.output_wav is not None
-            self._sink = WavSink(self.settings.output_wav, self.clock.now, volume=self.settings.volume,
-                                 realtime=isinstance(self.clock, RealClock))
-        else:
-            from voiceguide.audio.player import Player, PlayerSettings
-
-            self._sink = Player(PlayerSettings(device=self.settings.output_device, volume=self.settings.volume))
-        from voiceguide.packs.lint import narration_texts
-
-        texts = [text for _, text in narration_texts(pack) if "{" not in text]
+        self._sink = open_sink(
+            device=self.settings.output_device,
+            wav=self.settings.output_wav if self.plan.speak == "wav" else None,
+            clock=self.clock.now,
+            realtime=isinstance(self.clock, RealClock),
+            on_status=lambda status: self._device_status("speaker", status),
+            settings=PlayerSettings(volume=self.settings.volume),
+        )
+        self._sink.subscribe(self._now_playing)
+        texts = [sentence.text for sentence in pack_sentences(pack)]
         self._speaker = Speaker(narrator, self._sink, self._narrated, sounds_dir=self.loaded.folder,
                                 prefetch=texts)
-        self._speaker.prefetch(1.0)
+        self._speaker.prefetch(1.0 / self.session.tempo)
+
+    def _now_playing(self, notice: Any) -> None:
+        """From the sink: tell the echo guard what the speaker says, on the microphone's timeline."""
+        if notice.state != "started" or self._guard is None or self._source is None:
+            return
+        with self._guard_lock:
+            self._guard.playing(notice.text, self._source.stream_time(notice.start),
+                                self._source.stream_time(notice.end))
 
     # ---- input ----------------------------------------------------------------------------------
     def _command(self, command: Command, source: str) -> None:
@@ -242,77 +255,99 @@ class Runner:
             self.clock.post(self.stop)  # after the commands typed before the end
 
     def _heard(self, heard: Heard) -> None:
+        """On the listening thread: a recognized command, unless it is the speaker's own voice."""
         self.heard.append(heard)
-        if heard.command is not None:
-            command = heard.command
-            self.clock.post(lambda: self._command(command, "voice"))
+        if heard.command is None:
+            return
+        if self._guard is not None:
+            with self._guard_lock:
+                if not self._guard.admit(heard):
+                    self._write(Entry(self.clock.now(), "echo", {"text": heard.text, "dropped": True}))
+                    return
+        command = heard.command
+        self.clock.post(lambda: self._command(command, "voice"))
+
+    def _listen(self, samples: Any, start: float) -> None:
+        """Feed one chunk to the recognizer, narrowing its commands first if the state changed."""
+        assert self._listener is not None
+        with self._guard_lock:
+            wanted, self._wanted = self._wanted, None
+        if wanted is not None:
+            self._listener.set_commands(wanted)
+        for heard in self._listener.feed(samples, start):
+            self._heard(heard)
 
     def _listen_mic(self) -> None:
-        from voiceguide.audio.source import MicSettings, MicSource
-
-        assert self._listener is not None
-        source = MicSource(MicSettings(device=self.settings.input_device), on_status=self._device_status)
+        assert self._source is not None
         try:
             while not self._stopping.is_set():
-                chunk = source.read(timeout=0.2)
-                if chunk is None:
-                    continue
-                for heard in self._listener.feed(chunk.samples, chunk.start):
-                    self._heard(heard)
-        finally:
-            source.close()
+                chunk = self._source.read(timeout=0.2)
+                if chunk is not None:
+                    self._listen(chunk.samples, chunk.start)
+        except Exception:  # the session must hear about it rather than go deaf silently
+            _LOGGER.exception("listening failed")
+            self.clock.post(lambda: self._command(Command.PAUSE, "device"))
 
-    def _device_status(self, status: Any) -> None:
-        """The microphone went away or came back: pause (and say so) or carry on listening."""
-        _LOGGER.warning("microphone %s: %s %s", status.device, status.state, status.message)
-        self._write(Entry(self.clock.now(), "device", {"text": f"microphone {status.state}: {status.message}"}))
+    def _device_status(self, what: str, status: Any) -> None:
+        """A device went away or came back (any thread): pause and say so; the person resumes by voice."""
+        _LOGGER.warning("%s %s: %s %s", what, status.device, status.state, status.message)
+        self._write(Entry(self.clock.now(), "device", {"text": f"{what} {status.state}: {status.message}"}))
         if status.state == "lost":
             self.clock.post(lambda: self._command(Command.PAUSE, "device"))
 
     # ---- running --------------------------------------------------------------------------------
     def run(self) -> None:
         """Run the session to its end (or to the end of the input file, or `stop()`)."""
-        self._open_output()
-        if self.plan.listen in ("mic", "wav") and self._listener_factory is not None:
-            self._listener = self._listener_factory()
-            self._listener.set_commands(self.session.expected_commands())
         try:
+            if self.plan.listen in ("mic", "wav"):
+                from voiceguide.audio.factory import open_source
+                from voiceguide.speech.echo import EchoGuard
+
+                self._source = open_source(
+                    device=self.settings.input_device,
+                    wav=self.settings.input_wav if self.plan.listen == "wav" else None,
+                    fast=self.settings.fast,
+                    on_status=lambda status: self._device_status("microphone", status),
+                )
+                self._guard = EchoGuard(self.vocabulary)
+                if self._listener_factory is not None:
+                    self._listener = self._listener_factory()
+                    self._listener.set_commands(self.session.expected_commands())
+            self._open_output()
             if self.plan.listen == "wav":
                 self._run_wav()
-            else:
-                assert isinstance(self.clock, RealClock)
-                self.clock.post(self.session.start)
-                if self.plan.listen == "mic":
-                    threading.Thread(target=self._listen_mic, name="listen", daemon=True).start()
-                if self.plan.listen == "keyboard" or sys.stdin.isatty():
-                    threading.Thread(target=self._keyboard, args=(self.plan.listen == "keyboard",),
-                                     name="keyboard", daemon=True).start()
-                self.clock.run(until=lambda: self.session.over)
+                return
+            assert isinstance(self.clock, RealClock)
+            self.clock.post(self.session.start)
+            if self.plan.listen == "mic" and self._listener is not None:
+                threading.Thread(target=self._listen_mic, name="listen", daemon=True).start()
+            if self.plan.listen == "keyboard" or sys.stdin.isatty():
+                threading.Thread(target=self._keyboard, args=(self.plan.listen == "keyboard",),
+                                 name="keyboard", daemon=True).start()
+            self.clock.run(until=lambda: self.session.over)
         finally:
             self.close()
 
     def _run_wav(self) -> None:
         """The virtual clock follows the input file: chunk by chunk, time moves to the chunk's end."""
-        from voiceguide.audio.source import WavFileSource
-
-        assert isinstance(self.clock, VirtualClock) and self.settings.input_wav is not None
-        source = WavFileSource(self.settings.input_wav, fast=self.settings.fast)
+        assert isinstance(self.clock, VirtualClock) and self._source is not None
+        source = self._source
         self.session.start()
-        try:
-            while not self.session.over and not self._stopping.is_set():
-                chunk = source.read(timeout=0.5)
-                if chunk is None:
-                    if source.ended:
-                        break
-                    continue
-                end = chunk.start + len(chunk.samples) / source.sample_rate
-                self._advance(end)
-                if self._listener is not None:
-                    for heard in self._listener.feed(chunk.samples, chunk.start):
-                        self._heard(heard)
-                    self._advance(end)  # run the commands just posted, at this moment
-        finally:
-            source.close()
+        while not self.session.over and not self._stopping.is_set():
+            chunk = source.read(timeout=0.5)
+            if chunk is None:
+                if source.ended:
+                    break
+                continue
+            end = chunk.start + len(chunk.samples) / source.sample_rate
+            self._advance(end)
+            if self._listener is not None:
+                self._listen(chunk.samples, chunk.start)
+                self._advance(end)  # run the commands just posted, at this moment
+        if self._listener is not None and not self.session.over:
+            for heard in self._listener.flush():
+                self._heard(heard)
+            self._advance(self.clock.now())
 
     def _advance(self, t: float) -> None:
         """Session events up to t, then the sound up to t (its 'heard to the end' notices act at once)."""
@@ -330,6 +365,8 @@ class Runner:
     def close(self) -> None:
         """Let the last sound finish (WAV) or cut it (device), and release the devices."""
         self._stopping.set()
+        if self._source is not None:
+            self._source.close()
         if self._sink is not None:
             try:
                 if hasattr(self._sink, "drain"):

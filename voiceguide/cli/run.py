@@ -7,7 +7,6 @@ import json
 import signal
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,14 +59,24 @@ def _device_probe(direction: str, spec: str | int | None) -> str | None:
     return None
 
 
-def _listener_factory(settings: RunSettings, language: str, vocabulary: Vocabulary) -> Callable[[], Listener] | None:
-    """The recognizer for this run, built on the listening side; None when none can be had."""
+def _listener_factory(settings: RunSettings, language: str, vocabulary: Vocabulary) -> Callable[[], Listener]:
+    """The recognizer for this run (checked now, loaded when the run starts); its notice is printed once."""
+    from voiceguide.speech.recognizer import EngineUnavailable, RecognitionSettings, choose_engine, create_recognizer
+
+    recognition = RecognitionSettings(engine=settings.engine, language=settings.language or language,
+                                      model=settings.model)
     try:
-        from voiceguide.speech import recognizer  # noqa: F401
-    except ImportError:
-        print("Voice recognition is not available in this build: type the commands instead.", file=sys.stderr)
-        return None
-    return None
+        engine, _, notice = choose_engine(recognition)
+    except EngineUnavailable as exc:
+        raise UserError(str(exc)) from exc
+    if notice:
+        print(notice, file=sys.stderr)
+
+    def factory() -> Listener:
+        recognizer, _ = create_recognizer(recognition, vocabulary)
+        return recognizer
+
+    return factory
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -120,8 +129,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     listener_factory = None
     if plan.listen in ("mic", "wav"):
         listener_factory = _listener_factory(settings, loaded.pack.pack.language, vocabulary)
-        if listener_factory is None and plan.listen == "mic":
-            plan = replace(plan, listen="keyboard")
 
     def write(entry: object) -> None:
         line = json.dumps(entry.as_dict(), ensure_ascii=False) if args.json else entry.as_line()  # type: ignore[attr-defined]
@@ -133,10 +140,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("Type a command and press Enter (help lists them; Ctrl-D ends).", file=sys.stderr)
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+    from voiceguide.audio.clip import AudioFileError
+    from voiceguide.audio.devices import DeviceError
+    from voiceguide.audio.factory import NoDevice
+    from voiceguide.voice.narrator import VoiceError
+
     try:
         runner.run()
     except KeyboardInterrupt:
         runner.stop()
+    except (AudioFileError, DeviceError, NoDevice, VoiceError) as exc:
+        raise UserError(str(exc)) from exc
     finally:
         signal.signal(signal.SIGTERM, previous)
         store.close()

@@ -1,4 +1,4 @@
-"""Virtual sound devices (a private PulseAudio from ../shared/audio) for tests that use real PortAudio streams."""
+"""Shared fixtures: virtual sound devices (a private PulseAudio from ../shared/audio) for tests that use real PortAudio streams."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SHARED_AUDIO = ROOT.parent / "shared" / "audio"
 
 
