@@ -115,11 +115,15 @@ def _check_disk(settings: DoctorSettings, config: Config) -> Finding:
 
 def _check_tts(config: Config, language: str) -> Finding:
     from voiceguide.audio.clip import read_wav
-    from voiceguide.voice.narrator import Narrator, NarratorSettings
+    from voiceguide.voice.narrator import Narrator, NarratorSettings, resolve_engine
 
-    engine = "pyttsx3" if config.tts == "auto" else config.tts
+    try:
+        engine = resolve_engine(config.tts, language, config.voice)  # the engine `run` would pick
+    except Exception as exc:  # a broken optional engine must not hide the rest of the report
+        return Finding("tts", FAIL, f"cannot choose a narration engine for tts = {config.tts!r}: {exc}",
+                       "set tts = \"pyttsx3\" in the config file")
     fix = ("install the speech engine: sudo apt install espeak-ng" if engine == "pyttsx3"
-           else f"install {engine} or set tts = \"pyttsx3\" in the config file")
+           else f"install {engine} (the neural extra) or set tts = \"pyttsx3\" in the config file")
     with tempfile.TemporaryDirectory(prefix="voiceguide-doctor-") as tmp:
         try:
             with Narrator(NarratorSettings(engine=engine, voice=config.voice, language=language,
