@@ -21,6 +21,7 @@ from voiceguide.events import CommandEvent, Heard, Say, StateChanged
 from voiceguide.packs.loader import LoadedPack
 from voiceguide.session.clock import RealClock, VirtualClock
 from voiceguide.session.conductor import Output
+from voiceguide.session.console import typed_command
 from voiceguide.session.session import Session
 from voiceguide.session.settings import SessionSettings
 from voiceguide.session.simulate import Entry, command_entry, transcript_entry
@@ -233,16 +234,11 @@ class Runner:
 
     def feed_text(self, line: str, source: str = "keyboard") -> Command | None:
         """A typed line (any thread): a command phrase or a command name."""
-        text = line.strip()
-        if not text:
-            return None
-        command = self.vocabulary.match(text)
+        command = typed_command(self.vocabulary, line)
         if command is None:
-            try:
-                command = Command(text.lower())
-            except ValueError:
-                self._write(Entry(self.clock.now(), "hint", {"text": f"not a command: {text!r} (try: help)"}))
-                return None
+            if line.strip():
+                self._write(Entry(self.clock.now(), "hint", {"text": f"not a command: {line.strip()!r} (try: help)"}))
+            return None
         self.clock.post(lambda: self._command(command, source))
         return command
 

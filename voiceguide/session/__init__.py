@@ -3,7 +3,8 @@
 from voiceguide.session.clock import Clock, RealClock, Timer, VirtualClock
 from voiceguide.session.machine import State
 from voiceguide.session.position import Position
-from voiceguide.session.session import Session, pack_vocabulary
+from voiceguide.packs.lint import pack_vocabulary
+from voiceguide.session.session import Session
 from voiceguide.session.settings import SessionSettings
 
 __all__ = ["Clock", "RealClock", "VirtualClock", "Timer", "State", "Position", "Session", "SessionSettings",

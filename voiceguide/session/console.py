@@ -9,16 +9,31 @@ from voiceguide.events import CommandEvent
 from voiceguide.packs.schema import Pack
 from voiceguide.session.clock import RealClock
 from voiceguide.session.conductor import Output
-from voiceguide.session.session import Session, pack_vocabulary
+from voiceguide.packs.lint import pack_vocabulary
+from voiceguide.session.session import Session
 from voiceguide.session.settings import SessionSettings
 from voiceguide.session.simulate import Entry, command_entry, transcript_entry
 from voiceguide.session.standin import EstimatedSpeech
-from voiceguide.speech.commands import Command
+from voiceguide.speech.commands import Command, Vocabulary
 from voiceguide.store import Store
 
-__all__ = ["TextRun"]
+__all__ = ["TextRun", "typed_command"]
 
 _LOGGER = logging.getLogger(__name__)
+
+
+def typed_command(vocabulary: Vocabulary, line: str) -> Command | None:
+    """A typed line as a command: any phrase of the vocabulary, or a command's English name."""
+    text = line.strip()
+    if not text:
+        return None
+    command = vocabulary.match(text)
+    if command is not None:
+        return command
+    try:
+        return Command(text.lower())
+    except ValueError:
+        return None
 
 
 class TextRun:
@@ -45,16 +60,11 @@ class TextRun:
 
     def feed(self, line: str, source: str = "keyboard") -> Command | None:
         """A typed line (any thread): a command phrase or name is handed to the clock's thread."""
-        text = line.strip()
-        if not text:
-            return None
-        command = self.vocabulary.match(text)
+        command = typed_command(self.vocabulary, line)
         if command is None:
-            try:
-                command = Command(text.lower())
-            except ValueError:
-                _LOGGER.warning("not a command: %r", text)
-                return None
+            if line.strip():
+                _LOGGER.warning("not a command: %r", line.strip())
+            return None
         self.clock.post(lambda: self._handle(command, source))
         return command
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from voiceguide.packs.schema import Pack, StrokeGroup, sentences
+from voiceguide.packs.timeline import SENTENCE_GAP, speech_seconds
 from voiceguide.session.position import Position, step_seconds_left
 
 __all__ = [
@@ -15,15 +16,6 @@ __all__ = [
     "where_text",
     "seconds_left",
 ]
-
-SENTENCE_GAP = 0.5
-"""Seconds of quiet after each narrated sentence (as in `voiceguide.packs.timeline`)."""
-
-
-def speech_seconds(text: str, rate_wpm: float) -> float:
-    """Estimated time to say a text at a rate in words per minute, with the gap after it."""
-    words = max(1, len(text.split()))
-    return words * 60.0 / rate_wpm + SENTENCE_GAP
 
 
 def fill(text: str, values: dict[str, object]) -> str:

@@ -11,17 +11,13 @@ from voiceguide.session.conductor import Conductor, Sink
 from voiceguide.session.machine import State
 from voiceguide.session.position import Position
 from voiceguide.session.settings import SessionSettings
-from voiceguide.speech.commands import Command, Vocabulary, builtin_vocabulary
+from voiceguide.packs.lint import pack_vocabulary
+from voiceguide.speech.commands import Command, Vocabulary
 from voiceguide.store import Checkpoint, Store
 
 __all__ = ["Session", "pack_vocabulary"]
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def pack_vocabulary(pack: Pack) -> Vocabulary:
-    """The built-in phrases of the pack's language with the pack's own additions and replacements."""
-    return builtin_vocabulary(pack.pack.language).with_changes(pack.commands.add, pack.commands.replace)
 
 
 class Session:

@@ -10,7 +10,8 @@ from voiceguide.events import CommandEvent, Cue, Say, Silence, StateChanged, Vol
 from voiceguide.packs.schema import Pack
 from voiceguide.session.clock import VirtualClock
 from voiceguide.session.conductor import Output
-from voiceguide.session.session import Session, pack_vocabulary
+from voiceguide.packs.lint import pack_vocabulary
+from voiceguide.session.session import Session
 from voiceguide.session.settings import SessionSettings
 from voiceguide.session.standin import EstimatedSpeech
 from voiceguide.speech.commands import Command, Vocabulary
