@@ -92,3 +92,19 @@ def test_list_shows_builtin_and_user_packs(tmp_path: Path, capsys: pytest.Captur
     assert "invalid" in out and "broken" in out
     # a user pack is found by id with --packs-dir
     assert run_cli(capsys, "pack", "--packs-dir", str(tmp_path), "show", "valid-minimal")[0] == 0
+
+
+def test_output_cut_short_by_the_reader_is_not_a_traceback() -> None:
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line: every write fails with EPIPE
+    try:
+        proc = subprocess.run([sys.executable, "-m", "voiceguide", "pack", "schema"], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 0
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
