@@ -230,7 +230,7 @@ def narration_set(runner: Runner, language: str) -> dict | None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--engine", choices=["vosk", "pocketsphinx"], required=True)
+    ap.add_argument("--engine", choices=["vosk", "pocketsphinx"], default=None, help="required unless --from-json")
     ap.add_argument("--model", type=Path, default=None, help="any vosk model folder")
     ap.add_argument("--language", default="en")
     ap.add_argument("--out", type=Path, default=None, help="write all figures as JSON here")
@@ -247,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             update_markdown(args.markdown, saved)
         print(markdown(saved))
         return 0
+    if args.engine is None:
+        ap.error("--engine is required")
     wanted = set(args.corpora.split(","))
     lang = args.language.split("-")[0]
 
@@ -322,7 +324,7 @@ NOTES = {
         "JSGF grammar of the allowed command phrases *plus* 150 frequent English words (and the commands not allowed "
         "now) as decoys — a command is heard only when it beats every decoy; stretches longer than 2.5 s are talk; a "
         "0.12 s pause after a stretch of at most 0.8 s is decided at once (latency), longer ones at 0.45 s of quiet. "
-        "Where it falls short: acceptance (≈ 75% clean, far below at 10 dB and under) is bounded by pocketsphinx's "
+        "Where it falls short: acceptance (≈ 77% clean, far below at 10 dB and under) is bounded by pocketsphinx's "
         "acoustic model on these 1-second phone-quality clips — a forced choice among the commands alone picks the "
         "right one for only 82–84% of them, so no rejection rule can reach 90%. What would close the gap: an English "
         "vosk model (`voiceguide model fetch vosk-model-small-en-us-0.15`, the primary engine; run this script with "
@@ -332,7 +334,7 @@ NOTES = {
     "vosk": (
         "How it decides: a `KaldiRecognizer` restricted to the command phrases (allowed ones first, the others as "
         "rivals, `[unk]` when the model has it); the Korean model has no `[unk]`, so rejection is by word confidence "
-        "(≥ 0.9) alone. An utterance ends after 0.15 s of quiet (the same noise-floor segmenter as the fallback), which gives the result at once. "
+        "(≥ 0.9) alone. An utterance ends after 0.25 s of quiet (the same noise-floor segmenter as the fallback), which gives the result at once. "
         "Synthesized Korean is rough (espeak-ng's `ko+f3` is far better understood than `ko` and `ko+m3`), so these "
         "accuracies measure espeak as much as vosk; there is no Korean human corpus here."
     ),
