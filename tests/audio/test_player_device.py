@@ -67,7 +67,9 @@ def _narration_reaches_the_speaker_intact(player: Player, capture, speech: Clip)
         assert item.done.wait(15)
         time.sleep(0.3)
     started, finished = notices.wait_for("started"), notices.wait_for("finished")
-    assert started.text == SENTENCE and finished.end - started.start == pytest.approx(speech.duration, abs=0.05)
+    # played to its end, not cut short; an underrun on a loaded machine may only stretch it (no upper bound:
+    # wall-clock bounds belong to scripts/bench_audio.py, not to tests)
+    assert started.text == SENTENCE and finished.end - started.start >= speech.duration - 0.05
     heard, _ = cap.samples()
     ref = speech.at_rate(cap.rate).samples
     # where the sentence landed in the capture, and how alike it is to what was played
