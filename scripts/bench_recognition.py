@@ -21,7 +21,6 @@ import os
 import platform
 import resource
 import shlex
-import statistics
 import sys
 import time
 from pathlib import Path

@@ -61,7 +61,7 @@ class EchoGuard:
             return True
         s = self._settings
         phrase = tokens(heard.text)
-        own = [p for p in self._vocabulary.all_phrases() if self._vocabulary.all_phrases()[p] == heard.command]
+        own = [p for p, c in self._vocabulary.all_phrases().items() if c == heard.command]
         for sound in self._playing:
             if sound.start - s.lead <= heard.end and heard.start <= sound.end + s.tail:
                 words = sound.text.split()

@@ -1,9 +1,9 @@
 """The built-in English fallback: pocketsphinx, with voice-activity segmentation and decoy words for rejection.
 
 A grammar of only the commands maps every sound to some command. Here each utterance that the segmenter
-(`vad.py`: noise floor + WebRTC) cuts out is decoded once with a grammar of the allowed command phrases *and* a few hundred frequent
-English words (plus the commands not allowed right now); only when a command phrase wins the decode is it
-heard. The decoys are the alternative hypothesis of a likelihood-ratio test, spelled as words so one fast
+(`vad.py`: noise floor + WebRTC) cuts out is decoded once with a grammar of the allowed command phrases *and*
+150 frequent English words (plus the commands not allowed right now); only when a command phrase wins the
+decode is it heard. The decoys are the alternative hypothesis of a likelihood-ratio test, spelled as words so one fast
 grammar search does the test. Utterances longer than any command are talk and are ignored without decoding.
 """
 
