@@ -72,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
             format="%(levelname)s %(name)s: %(message)s",
         )
+        if args.verbose < 2:  # transitions logs every callback at INFO: only worth it when debugging
+            logging.getLogger("transitions").setLevel(logging.WARNING)
         handler = getattr(args, "handler", None)
         if handler is None:
             parser.print_help()
