@@ -112,3 +112,46 @@ def test_plan_io_explicit_device_missing_raises() -> None:
     with pytest.raises(ValueError, match="gone"):
         plan_io(RunSettings(output_device="usb", output_device_explicit=True),
                 lambda direction, spec: "gone" if direction == "output" else None)
+
+
+def _espeak(word: str, path: Path) -> np.ndarray:
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(path), word], check=True, timeout=30)
+    with wave.open(str(path)) as w:
+        audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+        rate = w.getframerate()
+    import soxr
+
+    return soxr.resample(audio.astype(np.float32) / 32768, rate, 16000)
+
+
+def test_spoken_commands_in_an_input_wav_act_at_their_time(tmp_path: Path) -> None:
+    """A "pause" spoken 10 s into the file pauses the session 10 s in; "resume" at 18 s resumes it."""
+    rate = 16000
+    audio = np.zeros(rate * 26, dtype=np.float32)
+    for word, at in (("pause", 10.0), ("resume", 18.0)):
+        clip = _espeak(word, tmp_path / f"{word}.wav")
+        audio[int(at * rate): int(at * rate) + len(clip)] += clip
+    source = tmp_path / "in.wav"
+    with wave.open(str(source), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((audio * 32767).astype(np.int16).tobytes())
+    out = tmp_path / "out.wav"
+    proc = voiceguide("run", "--input-wav", str(source), "--output-wav", str(out), "--fast", "--tts", "pyttsx3",
+                      "--data-dir", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "cache"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    commands = [(e["command"], float(e["t"])) for e in events(proc.stdout) if e["type"] == "command"]
+    assert [c for c, _ in commands] == ["pause", "resume"]
+    (_, t_pause), (_, t_resume) = commands
+    assert 10.0 < t_pause < 11.5 and 18.0 < t_resume < 19.5  # the file's timeline is the session's
+    with wave.open(str(out)) as w:
+        played = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768
+        out_rate = w.getframerate()
+
+    def rms(t0: float, t1: float) -> float:
+        return float(np.sqrt(np.mean(played[int(t0 * out_rate):int(t1 * out_rate)] ** 2)))
+
+    assert rms(1.0, 9.0) > 0.01  # narration before the pause
+    assert rms(t_pause + 4.0, t_resume) < 0.001  # silent while paused (after the short "Paused…" hint)
+    assert rms(t_resume + 0.5, 26.0) > 0.01  # narration again after resume
