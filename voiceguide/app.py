@@ -31,6 +31,9 @@ from voiceguide.store import Store
 
 __all__ = ["RunSettings", "IoPlan", "Runner", "plan_io"]
 
+_MIC_LOST = "I can't hear you any more: the microphone is gone. I'll keep your place until it is back."
+_MIC_BACK = "The microphone is back. Say resume to carry on."
+
 _LOGGER = logging.getLogger(__name__)
 
 
@@ -237,7 +240,7 @@ class Runner:
         command = typed_command(self.vocabulary, line)
         if command is None:
             if line.strip():
-                self._write(Entry(self.clock.now(), "hint", {"text": f"not a command: {line.strip()!r} (try: help)"}))
+                self._write(Entry(self.clock.now(), "hint", f"not a command: {line.strip()!r} (try: help)"))
             return None
         self.clock.post(lambda: self._command(command, source))
         return command
@@ -258,7 +261,7 @@ class Runner:
         if self._guard is not None:
             with self._guard_lock:
                 if not self._guard.admit(heard):
-                    self._write(Entry(self.clock.now(), "echo", {"text": heard.text, "dropped": True}))
+                    self._write(Entry(self.clock.now(), "echo", heard.text, {"dropped": True}))
                     return
         command = heard.command
         self.clock.post(lambda: self._command(command, "voice"))
@@ -287,9 +290,12 @@ class Runner:
     def _device_status(self, what: str, status: Any) -> None:
         """A device went away or came back (any thread): pause and say so; the person resumes by voice."""
         _LOGGER.warning("%s %s: %s %s", what, status.device, status.state, status.message)
-        self._write(Entry(self.clock.now(), "device", {"text": f"{what} {status.state}: {status.message}"}))
+        self._write(Entry(self.clock.now(), "device", f"{what} {status.state}: {status.message}"))
         if status.state == "lost":
             self.clock.post(lambda: self._command(Command.PAUSE, "device"))
+        if what == "microphone" and self._speaker is not None:
+            text = (_MIC_LOST if status.state == "lost" else _MIC_BACK)
+            self.clock.post(lambda: self._speaker.say(Say(text, self.clock.now(), kind="hint")))
 
     # ---- running --------------------------------------------------------------------------------
     def run(self) -> None:

@@ -122,3 +122,44 @@ def test_voice_commands_through_virtual_devices(virtual_audio: Any, capture: Any
         assert store.checkpoint_for("facial-massage") is not None
     finally:
         store.close()
+
+
+def test_microphone_lost_and_back_mid_session(virtual_audio: Any, tmp_path: Path) -> None:
+    """The sound server goes away mid-session: the run pauses and keeps going; when it is back, a spoken
+    "resume" carries on where it was."""
+    import sounddevice as sd
+
+    env = {**os.environ, **virtual_audio.env}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voiceguide", "run", "--input-device", "vmic", "--output-device", "vspeaker",
+         "--tts", "pyttsx3", "--data-dir", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "cache"),
+         "--json"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    transcript = Transcript(proc)
+    try:
+        transcript.wait_for(lambda e: e["type"] == "say", timeout=60)
+        virtual_audio.down()
+        transcript.wait_for(lambda e: e["type"] == "device" and "microphone lost" in e["text"], timeout=20)
+        transcript.wait_for(lambda e: e["type"] == "state" and e["state"] == "paused", timeout=10)
+        virtual_audio.up()
+        transcript.wait_for(lambda e: e["type"] == "device" and "microphone restored" in e["text"], timeout=30)
+        audio, rate = spoken("resume", tmp_path)
+        sd._terminate()  # this process's PortAudio must see the restarted server too
+        sd._initialize()
+        sd.play(audio, rate, device="vmic_feed", blocking=True)
+        transcript.wait_for(lambda e: e["type"] == "command" and e["command"] == "resume", timeout=20)
+        assert proc.poll() is None  # still running: nothing was fatal
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
+        transcript.join()
+        assert proc.stdout is not None and proc.stderr is not None
+        errors = proc.stderr.read()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == 0, errors
+    assert "Traceback" not in errors
