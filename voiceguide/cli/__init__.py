@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "voiceguide.cli.audio",
     "voiceguide.cli.session",
     "voiceguide.cli.run",
+    "voiceguide.cli.serve",
     "voiceguide.cli.speech",
     "voiceguide.cli.doctor",
 )

@@ -1,0 +1,178 @@
+"""`voiceguide serve` through the virtual devices: idle and silent until a spoken command, then a session
+that really narrates, and SIGTERM ends it cleanly (exit 0, as systemd expects). A bad config file exits 78.
+
+espeak-ng's "resume" is recognized reliably by the English fallback (see test_run_devices.py); with no saved
+place it starts the session just as "start" does."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def spoken(word: str, tmp: Path) -> tuple[np.ndarray, int]:
+    """A command word as a person might say it, synthesized by espeak-ng."""
+    path = tmp / f"{word}.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(path), word], check=True, timeout=30)
+    with wave.open(str(path)) as w:
+        audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768
+        return audio, w.getframerate()
+
+
+class Transcript:
+    """Reads `run --json` output on a thread; waits for an event with a timeout."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._new: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self._thread.start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("{"):
+                event = json.loads(line)
+                self.events.append(event)
+                self._new.put(event)
+
+    def join(self) -> None:
+        """Wait until the output has been read to its end."""
+        self._thread.join(timeout=10)
+
+    def wait_for(self, test: Any, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                event = self._new.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if test(event):
+                return event
+        raise AssertionError(f"not seen within {timeout} s; last events: {self.events[-8:]}")
+
+
+class Running:
+    """`voiceguide ARGS` in a subprocess on the virtual devices, its transcript read as it goes; on exit it is
+    ended with SIGTERM (as systemd does) and its exit code and stderr are kept."""
+
+    def __init__(self, virtual_audio: Any, *args: str) -> None:
+        env = {**os.environ, **virtual_audio.env}
+        self.proc = subprocess.Popen([sys.executable, "-m", "voiceguide", *args], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        self.transcript = Transcript(self.proc)
+        self.errors = ""
+
+    def __enter__(self) -> Transcript:
+        return self.transcript
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=20)
+        self.transcript.join()
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self.errors = self.proc.stderr.read()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode
+
+
+def _serve(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "voiceguide", "serve", *args], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+
+
+def _end(proc: subprocess.Popen[str], transcript: Transcript) -> str:
+    """SIGTERM, wait, and return stderr."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=20)
+    transcript.join()
+    assert proc.stdout is not None and proc.stderr is not None
+    errors = proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()
+    return errors
+
+
+def test_serve_waits_silently_then_a_spoken_resume_starts_a_session(
+        virtual_audio: Any, capture: Any, tmp_path: Path) -> None:
+    import sounddevice as sd
+
+    resume = spoken("resume", tmp_path)
+    env = {**os.environ, **virtual_audio.env}
+    proc = _serve(["--input-device", "vmic", "--output-device", "vspeaker", "--data-dir", str(tmp_path / "data"),
+                   "--cache-dir", str(tmp_path / "cache"), "--json"], env)
+    transcript = Transcript(proc)
+    try:
+        with capture("vspeaker_mon") as speaker:
+            idle = transcript.wait_for(lambda e: e["type"] == "idle", timeout=60)
+            assert "start" in idle["text"] and "resume" in idle["text"]
+            time.sleep(3.0)  # idle: nothing is said and the speaker is silent
+            now = time.monotonic()
+            assert speaker.rms_between(now - 2.5, now) < 0.003, "the speaker talks while idle"
+            assert not [e for e in transcript.events if e["type"] in ("say", "state")]
+            sd.play(resume[0], resume[1], device="vmic_feed", blocking=True)
+            heard = transcript.wait_for(lambda e: e["type"] == "heard", timeout=20)
+            assert heard["command"] == "resume"
+            transcript.wait_for(lambda e: e["type"] == "say", timeout=60)
+            time.sleep(2.0)
+            now = time.monotonic()
+            assert speaker.rms_between(now - 1.5, now) > 0.005, "no narration after the spoken command"
+            assert proc.poll() is None
+    finally:
+        errors = _end(proc, transcript)
+    assert proc.returncode == 0, errors
+    assert "Traceback" not in errors
+    states = [e["state"] for e in transcript.events if e["type"] == "state"]
+    assert states[0] == "intro"
+
+
+def test_serve_waits_for_a_missing_microphone_and_ends_on_sigterm(virtual_audio: Any, tmp_path: Path) -> None:
+    """A named microphone that is not there: a log line, retries, no exit; SIGTERM still ends it with 0."""
+    env = {**os.environ, **virtual_audio.env}
+    proc = _serve(["--input-device", "no-such-mic", "--output-device", "vspeaker", "--retry-seconds", "0.5",
+                   "--data-dir", str(tmp_path / "data"), "--json"], env)
+    transcript = Transcript(proc)
+    try:
+        transcript.wait_for(lambda e: e["type"] == "device" and "microphone missing" in e["text"], timeout=60)
+        transcript.wait_for(lambda e: e["type"] == "device" and "microphone missing" in e["text"], timeout=10)
+        assert proc.poll() is None  # still waiting
+    finally:
+        errors = _end(proc, transcript)
+    assert proc.returncode == 0, errors
+    assert "no-such-mic" in errors and "trying again" in errors and "Traceback" not in errors
+
+
+def test_a_bad_config_file_exits_78_naming_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "config.toml"
+    bad.write_text('pack = "facial-massage"\nvolume = 3\n')
+    res = subprocess.run([sys.executable, "-m", "voiceguide", "serve", "--config", str(bad)],
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 78
+    assert f"{bad}:2: volume" in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
