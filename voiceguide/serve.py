@@ -119,12 +119,23 @@ class Server:
         _LOGGER.warning("no speaker (%s): the narration goes to the log", problem)
         return IoPlan("mic", "print", (f"No speaker ({problem}): the narration is printed instead.",))
 
-    def run_session(self) -> None:
-        """One guided session through a fresh Runner (the pack offers to resume a saved place itself)."""
+    def run_session(self, command: Command = Command.START) -> None:
+        """One guided session through a fresh Runner; a saved place is offered by the session itself.
+
+        "resume" said while idle already answers that offer, so it is passed on (the person need not say it
+        twice); "start" leaves the offer to the person, so a saved place is never dropped unasked.
+        """
         plan = self._plan()
         for notice in plan.notices:
             self._note("device", notice)
-        runner = Runner(self.loaded, self.settings.run, plan, self.store, self.vocabulary, self._write,
+        answer = [command] if command is Command.RESUME else []
+
+        def write(entry: Entry) -> None:
+            self._write(entry)
+            if answer and entry.type == "state" and entry.data.get("state") == "offer":
+                runner.feed_text(answer.pop().value, source="voice")
+
+        runner = Runner(self.loaded, self.settings.run, plan, self.store, self.vocabulary, write,
                         self._listener_factory)
         with self._lock:
             if self._stopping.is_set():
@@ -152,9 +163,10 @@ class Server:
         while not self._stopping.is_set():
             listener = self._listener_factory()  # fresh each time: a new microphone stream starts at 0 s
             listener.set_commands(set(IDLE_COMMANDS))
-            if self.wait_for_start(listener) is None:
+            command = self.wait_for_start(listener)
+            if command is None:
                 break
-            self.run_session()
+            self.run_session(command)
             if self.settings.once:
                 break
         self._note("idle", "stopped")

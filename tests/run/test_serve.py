@@ -151,6 +151,24 @@ def test_serve_waits_silently_then_a_spoken_resume_starts_a_session(
     states = [e["state"] for e in transcript.events if e["type"] == "state"]
     assert states[0] == "intro"
 
+    # the place was kept; serve again: "resume" said while idle also answers the session's offer of that place
+    proc = _serve(["--input-device", "vmic", "--output-device", "vspeaker", "--data-dir", str(tmp_path / "data"),
+                   "--cache-dir", str(tmp_path / "cache"), "--json"], env)
+    transcript = Transcript(proc)
+    try:
+        transcript.wait_for(lambda e: e["type"] == "idle", timeout=60)
+        sd.play(resume[0], resume[1], device="vmic_feed", blocking=True)
+        transcript.wait_for(lambda e: e["type"] == "heard", timeout=20)
+        transcript.wait_for(lambda e: e["type"] == "command" and e["command"] == "resume", timeout=30)
+        transcript.wait_for(lambda e: e["type"] == "say" and e.get("kind") != "hint", timeout=30)
+    finally:
+        errors = _end(proc, transcript)
+    assert proc.returncode == 0, errors
+    states = [e["state"] for e in transcript.events if e["type"] == "state"]
+    assert states[0] == "offer" and states[1] not in ("offer", "idle", "stopped", "finished"), states
+    commands = [(e["command"], e["acted"], e["source"]) for e in transcript.events if e["type"] == "command"]
+    assert commands[0] == ("resume", True, "voice")  # one "resume", said once, while idle
+
 
 def test_serve_waits_for_a_missing_microphone_and_ends_on_sigterm(virtual_audio: Any, tmp_path: Path) -> None:
     """A named microphone that is not there: a log line, retries, no exit; SIGTERM still ends it with 0."""
