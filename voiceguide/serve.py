@@ -88,13 +88,19 @@ class Server:
         _LOGGER.warning("microphone %s: %s %s", status.device, status.state, status.message)
         self._note("device", f"microphone {status.state}: {status.message}")
 
-    def wait_for_start(self, listener: Listener) -> Command | None:
-        """Listen until start or resume is heard (None: stopping); help is answered in the log."""
+    def wait_for_start(self) -> Command | None:
+        """Listen until start or resume is heard (None: stopping); help is answered in the log.
+
+        A microphone that fails while idle is closed, waited for and opened again, with a fresh recognizer
+        (a new stream starts at 0 s).
+        """
         while not self._stopping.is_set():
             source = self._open_mic()
             if source is None:
                 continue
             try:
+                listener = self._listener_factory()
+                listener.set_commands(set(IDLE_COMMANDS))
                 self._note("idle", "waiting for: " + ", ".join(sorted(c.value for c in IDLE_COMMANDS)))
                 while not self._stopping.is_set():
                     chunk = source.read(timeout=0.2)
@@ -107,6 +113,11 @@ class Server:
                         if heard.command is Command.HELP:
                             self._note("hint", "say start to begin, or resume to carry on where you left off",
                                        command="help")
+            except Exception as exc:  # the service must outlive a failing device: reopen it after a pause
+                _LOGGER.warning("idle listening failed (%s); trying again in %.0f s", exc,
+                                self.settings.retry_seconds)
+                self._note("device", f"microphone failed: {exc}", waiting=True)
+                self._stopping.wait(self.settings.retry_seconds)
             finally:
                 source.close()
         return None
@@ -161,9 +172,7 @@ class Server:
     def run(self) -> None:
         """Wait, guide, wait again — until `stop()` (or after one session with `once`)."""
         while not self._stopping.is_set():
-            listener = self._listener_factory()  # fresh each time: a new microphone stream starts at 0 s
-            listener.set_commands(set(IDLE_COMMANDS))
-            command = self.wait_for_start(listener)
+            command = self.wait_for_start()
             if command is None:
                 break
             self.run_session(command)
