@@ -6,95 +6,15 @@ place it starts the session just as "start" does."""
 
 from __future__ import annotations
 
-import json
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
-import wave
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def spoken(word: str, tmp: Path) -> tuple[np.ndarray, int]:
-    """A command word as a person might say it, synthesized by espeak-ng."""
-    path = tmp / f"{word}.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(path), word], check=True, timeout=30)
-    with wave.open(str(path)) as w:
-        audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768
-        return audio, w.getframerate()
-
-
-class Transcript:
-    """Reads `run --json` output on a thread; waits for an event with a timeout."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.events: list[dict[str, Any]] = []
-        self._new: queue.Queue[dict[str, Any]] = queue.Queue()
-        self._thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
-        self._thread.start()
-
-    def _read(self, proc: subprocess.Popen[str]) -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("{"):
-                event = json.loads(line)
-                self.events.append(event)
-                self._new.put(event)
-
-    def join(self) -> None:
-        """Wait until the output has been read to its end."""
-        self._thread.join(timeout=10)
-
-    def wait_for(self, test: Any, timeout: float) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                event = self._new.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if test(event):
-                return event
-        raise AssertionError(f"not seen within {timeout} s; last events: {self.events[-8:]}")
-
-
-class Running:
-    """`voiceguide ARGS` in a subprocess on the virtual devices, its transcript read as it goes; on exit it is
-    ended with SIGTERM (as systemd does) and its exit code and stderr are kept."""
-
-    def __init__(self, virtual_audio: Any, *args: str) -> None:
-        env = {**os.environ, **virtual_audio.env}
-        self.proc = subprocess.Popen([sys.executable, "-m", "voiceguide", *args], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-        self.transcript = Transcript(self.proc)
-        self.errors = ""
-
-    def __enter__(self) -> Transcript:
-        return self.transcript
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=20)
-        self.transcript.join()
-        assert self.proc.stdout is not None and self.proc.stderr is not None
-        self.errors = self.proc.stderr.read()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-
-    @property
-    def returncode(self) -> int | None:
-        return self.proc.returncode
+from processes import ROOT, Transcript, spoken
 
 
 def _serve(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
