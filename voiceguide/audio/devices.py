@@ -172,6 +172,24 @@ COMMON_RATES = (48000, 44100, 32000, 22050, 16000)
 """Rates tried, in order, when a device's default rate does not open (some USB mics list a rate they refuse)."""
 
 
+def open_stream(sd: ModuleType, device: DeviceInfo, direction: Direction, wanted_channels: int | None,
+                **kwargs: object) -> tuple[object, int]:
+    """Open and start a mono stream, or stereo where the device refuses mono; (stream, channels) or DeviceError."""
+    most = device.max_input_channels if direction == "input" else device.max_output_channels
+    choices = [wanted_channels] if wanted_channels else [1, 2] if most >= 2 else [1]
+    kind = sd.InputStream if direction == "input" else sd.OutputStream
+    for channels in choices:
+        try:
+            stream = kind(device=device.index, channels=channels, dtype="float32", **kwargs)
+            stream.start()
+            return stream, channels
+        except sd.PortAudioError as exc:
+            if channels == choices[-1]:
+                raise DeviceError(f"cannot open {direction} device {device.index} {device.name!r}: {exc}") from exc
+            _LOGGER.info("%s device %r refused %d channel(s): %s", direction, device.name, channels, exc)
+    raise AssertionError("unreachable: choices is never empty")
+
+
 def supported_rate(device: DeviceInfo, direction: Direction, wanted: int | None = None) -> int:
     """A rate the device accepts for a mono stream: the wanted one, its default, or a common one."""
     sd = import_sounddevice()

@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from voiceguide.audio.clip import AudioFileError, Clip, to_int16
-from voiceguide.audio.devices import DeviceError, DeviceStatus, find_device, import_sounddevice, native_noise_filtered, supported_rate
+from voiceguide.audio.devices import DeviceError, DeviceStatus, find_device, import_sounddevice, open_stream, native_noise_filtered, supported_rate
 from voiceguide.audio.mixer import Mixer, NowPlaying, Playback
 
 __all__ = ["AudioSink", "Listener", "Player", "PlayerSettings", "WavSink", "NowPlaying", "Playback"]
@@ -180,27 +180,8 @@ class Player:
     def _open(self) -> None:
         sd = self._sd
         blocksize = max(16, int(self.sample_rate * self.settings.block_seconds))
-        wanted = self.settings.channels
-        choices = [wanted] if wanted else [1, 2] if self.device.max_output_channels >= 2 else [1]
-        for channels in choices:
-            try:
-                stream = sd.OutputStream(
-                    device=self.device.index,
-                    samplerate=self.sample_rate,
-                    channels=channels,
-                    dtype="float32",
-                    blocksize=blocksize,
-                    latency=self.settings.latency,
-                    callback=self._callback,
-                )
-                stream.start()
-                break
-            except sd.PortAudioError as exc:
-                if channels == choices[-1]:
-                    raise DeviceError(
-                        f"cannot open output device {self.device.index} {self.device.name!r}: {exc}"
-                    ) from exc
-                _LOGGER.info("output device %r refused %d channel(s): %s", self.device.name, channels, exc)
+        stream, _ = open_stream(sd, self.device, "output", self.settings.channels, samplerate=self.sample_rate,
+                                blocksize=blocksize, latency=self.settings.latency, callback=self._callback)
         self._stream = stream
         self._last_callback = time.monotonic()
         _LOGGER.info(

@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from voiceguide.audio.clip import read_wav, resample, to_int16
-from voiceguide.audio.devices import DeviceError, DeviceInfo, DeviceStatus, find_device, import_sounddevice, native_noise_filtered, supported_rate
+from voiceguide.audio.devices import DeviceError, DeviceInfo, DeviceStatus, find_device, import_sounddevice, open_stream, native_noise_filtered, supported_rate
 
 __all__ = [
     "SAMPLE_RATE",
@@ -245,27 +245,8 @@ class MicSource:
     # ---- the stream ----------------------------------------------------------------------------
     def _open(self) -> None:
         sd = self._sd
-        wanted = self.settings.channels
-        choices = [wanted] if wanted else [1, 2] if self.device.max_input_channels >= 2 else [1]
-        for channels in choices:
-            try:
-                stream = sd.InputStream(
-                    device=self.device.index,
-                    samplerate=self.device_rate,
-                    channels=channels,
-                    dtype="float32",
-                    blocksize=self._block,
-                    latency=self.settings.latency,
-                    callback=self._callback,
-                )
-                stream.start()
-                break
-            except sd.PortAudioError as exc:
-                if channels == choices[-1]:
-                    raise DeviceError(
-                        f"cannot open input device {self.device.index} {self.device.name!r}: {exc}"
-                    ) from exc
-                _LOGGER.info("input device %r refused %d channel(s): %s", self.device.name, channels, exc)
+        stream, _ = open_stream(sd, self.device, "input", self.settings.channels, samplerate=self.device_rate,
+                                blocksize=self._block, latency=self.settings.latency, callback=self._callback)
         self._stream = stream
         self._last_audio = time.monotonic()
         _LOGGER.info("microphone: %s at %d Hz → %d Hz", self.device.name, self.device_rate, SAMPLE_RATE)
