@@ -21,12 +21,18 @@ __all__ = ["ROOT", "Running", "Transcript", "spoken"]
 
 
 def spoken(word: str, tmp: Path) -> tuple[np.ndarray, int]:
-    """A command word as a person might say it, synthesized by espeak-ng."""
+    """A command word as a person might say it, synthesized by espeak-ng, with a breath of quiet around it.
+
+    espeak-ng's WAV starts on the word's first sample; a freshly opened playback stream into the virtual
+    microphone can lose its first few milliseconds, which turned "resume" into "do" in one run out of four.
+    """
     path = tmp / f"{word}.wav"
     subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(path), word], check=True, timeout=30)
     with wave.open(str(path)) as w:
         audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768
-        return audio, w.getframerate()
+        rate = w.getframerate()
+    quiet = np.zeros(int(0.3 * rate), dtype=np.float32)
+    return np.concatenate([quiet, audio, quiet]), rate
 
 
 class Transcript:

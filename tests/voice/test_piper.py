@@ -130,27 +130,34 @@ def test_slower_and_faster_are_cached_apart(narrator: Narrator) -> None:
 
 
 def test_the_english_recognizer_hears_commands_spoken_by_piper(piper: PiperVoice, tmp_path: Path) -> None:
+    """Piper's voice varies from one rendering to the next (VITS samples noise), so each phrase is said five times."""
     from voiceguide.speech.commands import Command, builtin_vocabulary
     from voiceguide.speech.sphinx import SphinxRecognizer
 
     vocabulary = builtin_vocabulary("en")
     recognizer = SphinxRecognizer(vocabulary)
-    right, wrong, heard = 0, 0, {}
+    takes = 5
+    heard: dict[str, list[list[Command]]] = {}
+    path = tmp_path / "phrase.wav"
+    for phrase in vocabulary.all_phrases():
+        heard[phrase] = []
+        for _ in range(takes):
+            piper.render(phrase, path, voice=None, rate=150)
+            clip = read_wav(path)
+            pcm = (np.clip(resample(clip.samples, clip.sample_rate, 16000), -1, 1) * 0.7 * 32767).astype(np.int16)
+            heard[phrase].append([h.command for h in decode(recognizer, np.concatenate([silence(0.4), pcm, silence(0.8)]))])
     phrases = vocabulary.all_phrases()
-    for i, (phrase, command) in enumerate(phrases.items()):
-        path = tmp_path / f"{i}.wav"
-        piper.render(phrase, path, voice=None, rate=150)
-        clip = read_wav(path)
-        pcm = (np.clip(resample(clip.samples, clip.sample_rate, 16000), -1, 1) * 0.7 * 32767).astype(np.int16)
-        got = [h.command for h in decode(recognizer, np.concatenate([silence(0.4), pcm, silence(0.8)]))]
-        heard[phrase] = got
-        right += got == [command]
-        wrong += any(c != command for c in got)
-    # measured: 30 of 31 phrases right at 150 wpm ('go' is heard as 'help'); 89/93 over 120, 150 and 190 wpm
-    assert right / len(phrases) >= 0.9, heard
-    assert wrong <= 2, heard
-    for phrase, command in (("next", Command.NEXT), ("pause", Command.PAUSE), ("stop", Command.STOP)):
-        assert heard[phrase] == [command], heard
+    right = sum(got == [phrases[p]] for p, gots in heard.items() for got in gots)
+    wrong = sum(any(c != phrases[p] for c in got) for p, gots in heard.items() for got in gots)
+    # measured over 10 takes of each of the 31 phrases at 150 wpm: 299 of 310 right (96.5%); the misses are
+    # 'go' (heard as 'no' or 'help' 6 times in 10), 'begin' (as 'repeat' 3 in 10), 'stop' (nothing, 1 in 10),
+    # 'help' (as 'no', 1 in 10). Floors sit three standard deviations under those rates.
+    total = takes * len(phrases)
+    assert right / total >= 0.92, heard
+    assert wrong <= 12, heard
+    key = {"next": Command.NEXT, "pause": Command.PAUSE, "stop": Command.STOP, "resume": Command.RESUME}
+    key_right = sum(got == [command] for phrase, command in key.items() for got in heard[phrase])
+    assert key_right >= len(key) * takes - 3, {p: heard[p] for p in key}
 
 
 def test_auto_takes_piper_where_it_has_a_voice(tmp_path: Path) -> None:
