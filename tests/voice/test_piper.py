@@ -219,44 +219,12 @@ def test_cli_voices_lists_both_engines(capsys: pytest.CaptureFixture[str]) -> No
     assert "en_US-joe-medium" in out and "joe" in out and "gmw/en-us" not in out
 
 
-PACK = """
-[pack]
-id = "tiny"
-title = "Tiny routine"
-language = "en-US"
-
-[voice]
-rate = 140
-
-[intro]
-say = ["Welcome.", "Sit comfortably."]
-
-[closing]
-say = "All done."
-
-[[steps]]
-id = "forehead"
-title = "Forehead"
-area = "forehead"
-technique = "glide"
-say = ["Step {step} of {steps}: the forehead.", "Glide up {count} times."]
-
-[[steps.strokes]]
-count = 3
-seconds = 2.0
-cue = "up"
-"""
-
-
 def test_cli_pack_render_with_piper_then_a_run_time_narrator_hits_the_cache(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from voiceguide.packs.loader import load_pack
     from voiceguide.voice.render import pack_sentences
 
-    tiny = tmp_path / "tiny"
-    tiny.mkdir()
-    (tiny / "pack.toml").write_text(PACK)
     out, cache = tmp_path / "out", tmp_path / "cache"
     assert main(["pack", "render", str(tiny), "--tts", "piper", "--out", str(out), "--cache-dir", str(cache)]) == 0
     assert "(piper, voice en_US-joe-medium)" in capsys.readouterr().out

@@ -12,57 +12,6 @@ from voiceguide.cli import main
 from voiceguide.packs.loader import load_pack
 from voiceguide.voice.render import pack_sentences, reachable_tempos
 
-PACK = """
-[pack]
-id = "tiny"
-title = "Tiny routine"
-language = "en-US"
-
-[voice]
-rate = 140
-
-[intro]
-say = ["Welcome.", "Sit comfortably."]
-
-[closing]
-say = "All done."
-
-[[steps]]
-id = "forehead"
-title = "Forehead"
-area = "forehead"
-technique = "glide"
-say = ["Step {step} of {steps}: the forehead.", "Glide up {count} times."]
-
-[[steps.strokes]]
-count = 3
-seconds = 2.0
-cue = "up"
-
-[[steps.strokes]]
-say = "Now out to the temples."
-count = 2
-seconds = 2.0
-count_aloud = false
-
-[[steps]]
-id = "breathe"
-title = "Breathe"
-area = "face"
-technique = "rest"
-say = "Breathe slowly. Welcome."
-hold = true
-"""
-
-
-@pytest.fixture
-def tiny(tmp_path: Path) -> Path:
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    (folder / "pack.toml").write_text(PACK, encoding="utf-8")
-    return folder
-
-
 def test_the_sentences_are_the_ones_a_session_says(tiny: Path) -> None:
     texts = [(s.kind, s.text) for s in pack_sentences(load_pack(tiny).pack)]
     assert ("say", "Step 1 of 2: the forehead.") in texts
