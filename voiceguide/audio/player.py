@@ -11,7 +11,8 @@ import queue
 import threading
 import time
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -114,6 +115,77 @@ class _Notifier:
             self._thread.join(timeout=2)
 
 
+class _MixerControls:
+    """Stop, pause, volume and "now playing" once for both sinks; `_at_now` brings a sink up to the present first."""
+
+    _mixer: Mixer
+    _notifier: _Notifier
+    sample_rate: int
+
+    def _at_now(self) -> AbstractContextManager[object]:
+        """Held around every change to the mixer (a device sink is always at the present)."""
+        return nullcontext()
+
+    def play(self, clip: Clip, overlay: bool = False) -> Playback:
+        """Queue a clip, resampled to the sink's rate here (never in an audio callback)."""
+        with self._at_now():
+            return self._mixer.add(clip.at_rate(self.sample_rate), overlay)
+
+    def cancel(self, item: Playback) -> None:
+        """Drop one clip (a count overtaken by the next beat)."""
+        with self._at_now():
+            self._mixer.cancel(item)
+
+    def stop(self) -> None:
+        """Silence from now on (within one block plus the device buffer), and drop the queue."""
+        with self._at_now():
+            self._mixer.stop()
+
+    def pause(self) -> None:
+        """Silence from now on, keeping the place."""
+        with self._at_now():
+            self._mixer.pause()
+
+    def resume(self) -> None:
+        """Continue where `pause` left off."""
+        with self._at_now():
+            self._mixer.resume()
+
+    @property
+    def paused(self) -> bool:
+        """Whether paused."""
+        return self._mixer.paused
+
+    @property
+    def volume(self) -> float:
+        """Output gain, 0 to 1."""
+        return self._mixer.volume
+
+    @volume.setter
+    def volume(self, value: float) -> None:
+        with self._at_now():
+            self._mixer.volume = value
+
+    def louder(self) -> float:
+        """One volume step up."""
+        with self._at_now():
+            return self._mixer.louder()
+
+    def quieter(self) -> float:
+        """One volume step down."""
+        with self._at_now():
+            return self._mixer.quieter()
+
+    @property
+    def busy(self) -> bool:
+        """Whether anything plays or waits to."""
+        return self._mixer.busy
+
+    def subscribe(self, listener: Listener) -> None:
+        """Be told what plays when, in this sink's clock."""
+        self._notifier.subscribe(listener)
+
+
 @dataclass(frozen=True)
 class PlayerSettings:
     """How the speaker is opened."""
@@ -138,7 +210,7 @@ class PlayerSettings:
     """Longest pause between attempts (each failed attempt makes PortAudio print a few lines)."""
 
 
-class Player:
+class Player(_MixerControls):
     """The speaker: one OutputStream, opened at start and kept until close; silent blocks when idle."""
 
     def __init__(
@@ -286,62 +358,15 @@ class Player:
             outdata.fill(0)
 
     def play(self, clip: Clip, overlay: bool = False) -> Playback:
-        """Queue a clip (resampled to the device rate here, not in the callback)."""
-        item = self._mixer.add(clip.at_rate(self.sample_rate), overlay)
+        """Queue a clip; `wait_idle` waits for it."""
+        item = super().play(clip, overlay)
         if not item.done.is_set():
             self._idle.clear()
         return item
 
-    def cancel(self, item: Playback) -> None:
-        """Drop one clip (a count overtaken by the next beat)."""
-        self._mixer.cancel(item)
-
-    def stop(self) -> None:
-        """Silence within one block plus the device buffer, and drop the queue."""
-        self._mixer.stop()
-
-    def pause(self) -> None:
-        """Silence within one block plus the device buffer, keeping the place."""
-        self._mixer.pause()
-
-    def resume(self) -> None:
-        """Continue where `pause` left off."""
-        self._mixer.resume()
-
-    @property
-    def paused(self) -> bool:
-        """Whether paused."""
-        return self._mixer.paused
-
-    @property
-    def volume(self) -> float:
-        """Output gain, 0 to 1."""
-        return self._mixer.volume
-
-    @volume.setter
-    def volume(self, value: float) -> None:
-        self._mixer.volume = value
-
-    def louder(self) -> float:
-        """One volume step up."""
-        return self._mixer.louder()
-
-    def quieter(self) -> float:
-        """One volume step down."""
-        return self._mixer.quieter()
-
-    @property
-    def busy(self) -> bool:
-        """Whether anything plays or waits to."""
-        return self._mixer.busy
-
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until everything queued has played (or was stopped); False on timeout."""
         return self._idle.wait(timeout)
-
-    def subscribe(self, listener: Listener) -> None:
-        """Be told what plays when, in this player's clock."""
-        self._notifier.subscribe(listener)
 
     def close(self) -> None:
         """Stop the stream and the notifier."""
@@ -363,7 +388,7 @@ class Player:
         self.close()
 
 
-class WavSink:
+class WavSink(_MixerControls):
     """A speaker that writes a WAV file on a clock's timeline: silence where nothing plays, sound where it does.
 
     With a virtual clock the run loop calls `advance_to(t)` as time moves; with `realtime=True` a
@@ -431,68 +456,12 @@ class WavSink:
     def _catch_up(self) -> None:
         self.advance_to(self._clock())
 
-    def play(self, clip: Clip, overlay: bool = False) -> Playback:
-        """Queue a clip at the current clock time."""
+    @contextmanager
+    def _at_now(self) -> Iterator[None]:
+        """Write the file up to the clock's present before a change, so the change lands at that time."""
         with self._lock:
             self._catch_up()
-            return self._mixer.add(clip.at_rate(self.sample_rate), overlay)
-
-    def cancel(self, item: Playback) -> None:
-        """Drop one clip from the current clock time on."""
-        with self._lock:
-            self._catch_up()
-            self._mixer.cancel(item)
-
-    def stop(self) -> None:
-        """Silence from the current clock time on, and drop the queue."""
-        with self._lock:
-            self._catch_up()
-            self._mixer.stop()
-
-    def pause(self) -> None:
-        """Silence from the current clock time on, keeping the place."""
-        with self._lock:
-            self._catch_up()
-            self._mixer.pause()
-
-    def resume(self) -> None:
-        """Continue at the current clock time."""
-        with self._lock:
-            self._catch_up()
-            self._mixer.resume()
-
-    @property
-    def paused(self) -> bool:
-        """Whether paused."""
-        return self._mixer.paused
-
-    @property
-    def volume(self) -> float:
-        """Output gain, 0 to 1."""
-        return self._mixer.volume
-
-    @volume.setter
-    def volume(self, value: float) -> None:
-        with self._lock:
-            self._catch_up()
-            self._mixer.volume = value
-
-    def louder(self) -> float:
-        """One volume step up."""
-        with self._lock:
-            self._catch_up()
-            return self._mixer.louder()
-
-    def quieter(self) -> float:
-        """One volume step down."""
-        with self._lock:
-            self._catch_up()
-            return self._mixer.quieter()
-
-    @property
-    def busy(self) -> bool:
-        """Whether anything plays or waits to."""
-        return self._mixer.busy
+            yield
 
     def queued_seconds(self) -> float:
         """Clock seconds until the queue is played out (for a virtual clock to schedule `narration_done`)."""
@@ -505,10 +474,6 @@ class WavSink:
             while self._mixer.busy and not self._mixer.paused and self.position < end:
                 self.advance_to(self.position + 0.1)
             return self.position
-
-    def subscribe(self, listener: Listener) -> None:
-        """Be told what plays when, in clock time (sent from whichever thread advances the sink)."""
-        self._notifier.subscribe(listener)
 
     def close(self, drain: bool = False) -> None:
         """Write up to now (and, with `drain`, whatever is still queued), then finish the file."""
