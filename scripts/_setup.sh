@@ -8,7 +8,7 @@ cd "$ROOT"
 APT_PACKAGES=(espeak-ng libportaudio2 sox)
 if [ "${VG_EXTRAS:-}" = "test" ]; then
     # the virtual sound devices of ../shared/audio need these for the audio tests
-    APT_PACKAGES+=(pulseaudio pulseaudio-utils libasound2-plugins graphviz systemd)
+    APT_PACKAGES+=(pulseaudio pulseaudio-utils libasound2-plugins graphviz systemd sysbench)
 fi
 
 missing=()

@@ -248,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.engine is None:
         ap.error("--engine is required")
+    load_at_start = os.getloadavg()[0]
     wanted = set(args.corpora.split(","))
     lang = args.language.split("-")[0]
 
@@ -289,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         "rss_after_load_mb": rss_loaded,
         "model_load_seconds": load_seconds,
     }
-    results["machine"] = machine()
+    results["machine"] = {**machine(), "load1_start": load_at_start}
     results["command"] = " ".join(["python", "scripts/bench_recognition.py", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
     results["date"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = json.dumps(results, indent=2, ensure_ascii=False)

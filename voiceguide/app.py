@@ -315,6 +315,7 @@ class Runner:
                 if self._listener_factory is not None:
                     self._listener = self._listener_factory()
                     self._listener.set_commands(self.session.expected_commands())
+                    self._write(Entry(self.clock.now(), "listening", str(getattr(self._listener, "engine", ""))))
             self._open_output()
             if self.plan.listen == "wav":
                 self._run_wav()
