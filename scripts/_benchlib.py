@@ -206,27 +206,27 @@ def tree_sample(pid: int) -> dict[str, float]:
 
 
 # ---- the head of BENCHMARKS.md ------------------------------------------------------------------------
-def head() -> str:
-    """The file's head: what regenerates it, and how long that takes."""
+def head(minutes: int | None = None, commit: str | None = None) -> str:
+    """The file's head: what regenerates it, and how long that took."""
+    took = f"the last full run took {minutes} min" if minutes else "about 50 min"
     return "\n".join([
         "# Benchmarks",
         "",
-        "Every figure below is written by a script; nothing here is typed by hand. One command regenerates",
-        "the whole file (about 50 minutes on this 2-core machine when it is shared; the recognition bench is",
-        "most of it):",
+        "Every figure below is written by a script; nothing here is typed by hand. One command regenerates the",
+        f"whole file ({took} on this 2-core machine shared with other work; the recognition bench is most of it):",
         "",
         "```",
         "scripts/bench_all            # or: scripts/bench_all OTHER.md",
         "```",
         "",
-        "It runs, in turn, each bench script with `--markdown BENCHMARKS.md`; each replaces only its own",
-        "section (between `<!-- name:start -->` and `<!-- name:end -->`), so one script can be re-run alone",
-        "with the command printed at the top of its section. Each section names its command, the date, the",
-        "machine and the 1-minute load average when it started: the machine has 2 cores shared by several",
-        "people running tests and benchmarks, so timings carry that noise. Goals are the issues' (#6, and #4",
-        "for the English fallback); a goal the figures miss reads **no (short)** in the `met?` column.",
+        "It runs each bench script in turn with `--markdown`; each writes only its own section (between",
+        "`<!-- name:start -->` and `<!-- name:end -->`), so one script can also be re-run alone with the command",
+        "at the top of its section. Each section names that command, the date, the machine and the 1-minute load",
+        "average when it started: the machine's 2 cores are shared by several people running tests and benchmarks,",
+        "so timings carry that noise. Goals are the issues' (#6; #5 for the audio path; #4 for the English",
+        "fallback; #7's Pi budget); a goal the figures miss reads **no (short)** in the `met?` column.",
         "",
-        f"Head written {now_utc()} by `scripts/bench_all`.",
+        f"Head written {now_utc()} by `scripts/bench_all`" + (f", measuring the code of commit {commit}." if commit else "."),
     ])
 
 
@@ -234,8 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="write the head of BENCHMARKS.md")
     ap.add_argument("what", choices=["head"])
     ap.add_argument("--markdown", type=Path, default=BENCHMARKS)
+    ap.add_argument("--minutes", type=int, default=None, help="how long the full run took")
+    ap.add_argument("--commit", default=None, help="the commit whose code was measured")
     args = ap.parse_args(argv)
-    replace_section(args.markdown, HEAD_KEY, head())
+    replace_section(args.markdown, HEAD_KEY, head(args.minutes, args.commit))
     return 0
 
 

@@ -10,7 +10,7 @@ Measures, over N trials each:
 Times at the speaker come from a capture of its monitor: a captured sample is time-stamped when the
 capture callback receives it, so every figure includes the capture path's own latency (an upper bound).
 
-usage: .venv/bin/python scripts/bench_audio.py [--trials 20] [--json] [--devices existing]
+usage: .venv/bin/python scripts/bench_audio.py [--trials 20] [--json] [--devices existing] [--markdown BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _benchlib as bl  # noqa: E402
+
 SHARED_AUDIO = ROOT.parent / "shared" / "audio"
 SAMPLE_RATE = 16000
 THRESHOLD = 0.01
@@ -185,7 +189,7 @@ def audible_end(clip_samples: np.ndarray, rate: int) -> float:
     return float(loud[-1] + 1) / rate if loud.size else 0.0
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--devices", choices=["virtual", "existing"], default="virtual",
@@ -197,9 +201,11 @@ def main() -> int:
     parser.add_argument("--recognizer", choices=["auto", "project", "standin"], default="auto",
                         help="voiceguide's recognizer (project), the bench's pocketsphinx stand-in, or the first that exists")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--markdown", type=Path, default=None, help="replace the audio section of this file")
     parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     random.seed(args.seed)
+    args.started = {"machine": bl.machine(), "date": bl.now_utc(), "command": bl.command_line("bench_audio.py", argv)}
     va_dir = start_virtual_audio() if args.devices == "virtual" else None
     try:
         return run(args)
@@ -336,12 +342,56 @@ def run(args: argparse.Namespace) -> int:
         player.close()
         narrator.close()
         shutil.rmtree(cache, ignore_errors=True)
+    results.update(args.started, trials=args.trials)
+    if args.markdown:
+        bl.replace_section(args.markdown, KEY, markdown(results))
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        for key, value in results.items():
-            print(f"{key}: {value}")
+        print(markdown(results))
     return 0
+
+
+KEY = "audio"
+
+
+def _row(what: str, s: dict, goal: str | None, ok: bool | None) -> list[object]:
+    if not s.get("n"):
+        return [what, "none measured", None, None, goal, bl.met(False if goal else None)]
+    return [what, f"{s['median_ms']:.1f} ms", f"{s['p95_ms']:.1f} ms", f"{s['max_ms']:.1f} ms", goal, bl.met(ok)]
+
+
+def markdown(r: dict) -> str:
+    """The audio section of BENCHMARKS.md: the three latencies beside issue #5's targets (and #6's)."""
+    stop, first, pause = r["stop_to_silence"], r["command_to_first_sample"], r["pause_to_silence"]
+    lines = ["## Audio: stop, narration and \"pause\" latencies on real PortAudio streams", ""]
+    lines += bl.run_header(r["command"], r["date"], r["machine"])
+    lines += [f"Devices: `{r['devices']['speaker']}` (speaker, captured through its monitor) and `{r['devices']['mic']}` "
+              f"(microphone, fed through its `_feed` sink) of a private virtual PulseAudio (`../shared/audio`). Player: "
+              f"one `OutputStream` at {r['player']['rate']} Hz, {r['player']['block_ms']:.0f} ms blocks (PortAudio reports "
+              f"{r['player']['portaudio_output_latency_ms']:.0f} ms output latency). Narration: {r['tts']}, from its render "
+              "cache. Times at the speaker come from a capture of its monitor, stamped when the capture callback gets "
+              "the samples, so every figure includes the capture path's own latency (upper bounds).", ""]
+    rows = [
+        _row("`Player.stop()` → last audible sample at the speaker", stop, "≤ 50 ms (#5)",
+             stop.get("n") and stop["median_ms"] <= 50 and stop["max_ms"] <= 50),
+        _row("command event (`Speaker.handle(Say)`, cached) → first sample of its narration at the speaker", first,
+             "≤ 150 ms (#5)", first.get("n") and first["p95_ms"] <= 150),
+        _row(f"end of a spoken \"pause\" fed into the microphone → last audible sample at the speaker "
+             f"({pause['n'] if pause.get('n') else 0} heard, {pause['misses']} missed)", pause,
+             "≤ 250 ms median, ≤ 400 ms p95 (#5)",
+             pause.get("n") and pause["median_ms"] <= 250 and pause["p95_ms"] <= 400 and not pause["misses"]),
+        _row("… of which: end of the word → recognized", pause["recognized_after_word_end"],
+             "≤ 300 ms median, ≤ 500 ms p95 (#6)", pause["recognized_after_word_end"].get("n")
+             and pause["recognized_after_word_end"]["median_ms"] <= 300 and pause["recognized_after_word_end"]["p95_ms"] <= 500),
+        _row("… of which: recognized → silence at the speaker", pause["silence_after_recognition"], None, None),
+    ]
+    lines += bl.table([f"what ({r['trials']} trials)", "median", "95th pct", "max", "goal", "met?"], rows)
+    lines += ["", f"Recognizer: {pause['recognizer']}. The \"pause\" chain is microphone `InputStream` → `MicSource` "
+              "(soxr) → 16 kHz chunks → recognizer → `Player.stop()`; \"pause\" is espeak-ng's voice played into the "
+              "microphone's feed, its end taken as the last sample above 5 % of its peak. A miss counts against the "
+              "goal: a command not heard is not fast.", ""]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -13,14 +13,13 @@ For each engine, into a fresh render cache:
   - the spoken rate actually heard: words per minute over the pack at the rate asked.
 
 usage: .venv/bin/python scripts/bench_tts.py [--engines piper,pyttsx3] [--pack facial-massage] [--all-tempos] [--json]
+                                             [--markdown BENCHMARKS.md]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import statistics
 import sys
@@ -32,6 +31,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _benchlib as bl  # noqa: E402
 
 PLAYER_RATE = 44100
 
@@ -114,7 +116,7 @@ def bench_engine(engine: str, pack, rate: int | None, all_tempos: bool, trials: 
     return result
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", default="piper,pyttsx3", help="comma-separated engines")
     parser.add_argument("--pack", default="facial-massage", help="a pack id or folder (default: the built-in)")
@@ -122,19 +124,67 @@ def main() -> int:
     parser.add_argument("--all-tempos", action="store_true", help="also render every reachable tempo")
     parser.add_argument("--trials", type=int, default=40, help="cached-sentence reads to time")
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    parser.add_argument("--markdown", type=Path, default=None, help="replace the narration section of this file")
+    args = parser.parse_args(argv)
 
     from voiceguide.cli.pack import open_pack
 
+    report: dict[str, object] = {"machine": bl.machine(), "date": bl.now_utc(), "command": bl.command_line("bench_tts.py", argv)}
     loaded = open_pack(args.pack, None)
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     results = [bench_engine(e, loaded.pack, args.rate, args.all_tempos, args.trials) for e in args.engines.split(",")]
-    if args.json:
-        print(json.dumps({"pack": loaded.pack.pack.id, "machine": machine, "results": results}, indent=2))
-    else:
-        for r in results:
-            print(" ".join(f"{k}={v}" for k, v in r.items()))
+    report.update(pack=loaded.pack.pack.id, results=results, trials=args.trials)
+    if args.markdown:
+        bl.replace_section(args.markdown, KEY, markdown(report))
+    print(json.dumps(report, indent=2) if args.json else markdown(report))
     return 0
+
+
+KEY = "narration"
+
+
+def markdown(r: dict) -> str:
+    """The narration section of BENCHMARKS.md: one column per engine, goals where an issue sets one."""
+    res = r["results"]
+    names = [f"{x['engine']} (`{x['voice']}`)" for x in res]
+
+    def row(what: str, key: str, fmt: str = "{}", goal: str | None = None, ok=None) -> list[object]:  # noqa: ANN001
+        vals = [fmt.format(x[key]) if x.get(key) is not None else None for x in res]
+        oks = [ok(x[key]) if ok and x.get(key) is not None else None for x in res]
+        return [what, *vals, goal, ", ".join(f"{x['engine']}: {bl.met(o)}" for x, o in zip(res, oks)) if ok else None]
+
+    rows = [
+        row("engine start + first sentence (model load)", "start_s", "{:.2f} s"),
+        row("whole pack at its tempo: render time", "render_s", "{:.1f} s"),
+        row("… seconds of speech rendered", "speech_s", "{:.0f} s"),
+        row("… real-time factor (render time / speech time)", "rtf", "{:.3f}", "< 1: renders ahead faster than it speaks",
+            lambda v: v < 1),
+        row("… render cache on disk", "cache_mb", "{:.1f} MB"),
+        row("every tempo 'slower'/'faster' can reach: sentences", "all_tempos_sentences"),
+        row("… render time", "all_tempos_render_s", "{:.0f} s"),
+        row("… render cache on disk", "all_tempos_cache_mb", "{:.0f} MB"),
+        row("spoken rate heard (words / seconds of audio, pauses included)", "wpm_heard", "{:.0f} wpm"),
+        row(f"cached sentence → ready to play at 44.1 kHz (read, decode, resample), median ({r['trials']} reads)",
+            "ready_ms_median", "{:.1f} ms"),
+        row("… 95th percentile", "ready_ms_p95", "{:.1f} ms", "≤ 150 ms command → first sample, from cache (#5)",
+            lambda v: v <= 150),
+        row("silence at the start of a rendering (median, to the first sample above 1 %)", "leading_silence_ms_median",
+            "{:.0f} ms"),
+        row("a sentence not rendered yet, synthesized on demand (after 'slower'): median", "on_demand_ms_median", "{:.0f} ms"),
+        row("… 95th percentile", "on_demand_ms_p95", "{:.0f} ms"),
+        row("… max", "on_demand_ms_max", "{:.0f} ms"),
+    ]
+    rows = [x for x in rows if any(v is not None for v in x[1:1 + len(res)])]
+    lines = ["## Narration engines", ""]
+    lines += bl.run_header(r["command"], r["date"], r["machine"])
+    lines += [f"Pack: `{r['pack']}`, every sentence rendered into a fresh cache at its tempo (what `voiceguide pack "
+              "render PACK --tts ENGINE` does). Piper runs onnxruntime on one thread (voiceguide's default, so rendering "
+              "ahead leaves a core to the recognizer); pyttsx3 drives espeak-ng in its worker process.", ""]
+    lines += bl.table(["what", *names, "goal", "met?"], rows)
+    lines += ["", "The session renders the rest of the pack ahead after 'slower'/'faster', but the first sentence at a "
+              "new rate that is not cached yet waits for the engine (the on-demand rows); where that matters (a "
+              "Raspberry Pi is slower still), pre-render every tempo once: "
+              "`voiceguide pack render facial-massage --tts piper --all-tempos`.", ""]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
