@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 HEAD_KEY = "head"
+PARTIAL = ".partial"
 _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -54,6 +55,7 @@ def now_utc() -> str:
 def command_line(script: str, argv: Sequence[str] | None) -> str:
     """The command that reproduces this run, from the repository root."""
     args = sys.argv[1:] if argv is None else list(argv)
+    args = [a.removesuffix(PARTIAL) for a in args]  # bench_all builds FILE.partial, then renames it FILE
     return " ".join([".venv/bin/python", f"scripts/{script}", *map(shlex.quote, args)])
 
 
