@@ -72,12 +72,21 @@ def _narration_reaches_the_speaker_intact(player: Player, capture, speech: Clip)
     assert started.text == SENTENCE and finished.end - started.start >= speech.duration - 0.05
     heard, _ = cap.samples()
     ref = speech.at_rate(cap.rate).samples
-    # where the sentence landed in the capture, and how alike it is to what was played
-    corr = np.correlate(heard, ref, "valid")
-    lag = int(np.argmax(corr))
-    seg = heard[lag : lag + len(ref)]
-    ncc = float(corr[lag] / (np.linalg.norm(seg) * np.linalg.norm(ref) + 1e-12))
-    assert ncc > 0.9
+    # every quarter second of the sentence is found in the capture, in order and alike to what was played; on a
+    # loaded machine an underrun may put a gap between two pieces, which one alignment of the whole would punish
+    piece = cap.rate // 4
+    at = 0
+    for start in range(0, len(ref) - piece + 1, piece):
+        part = ref[start : start + piece]
+        if np.sqrt(np.mean(part**2)) < 0.01:
+            continue  # a pause between words matches anywhere
+        window = heard[at:]
+        corr = np.correlate(window, part, "valid")
+        energy = np.sqrt(np.convolve(window**2, np.ones(len(part)), "valid"))
+        ncc = corr / (energy * np.linalg.norm(part) + 1e-12)
+        lag = int(np.argmax(ncc))
+        assert ncc[lag] > 0.9, (start / cap.rate, float(ncc[lag]))
+        at += lag + len(part)
 
 
 def test_stop_silences_the_speaker_and_nothing_queued_plays(player: Player, capture, speech: Clip) -> None:  # type: ignore[no-untyped-def]
