@@ -33,7 +33,7 @@ def test_pack_render_writes_wavs_and_a_manifest_then_uses_the_cache(
     tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out, cache = tmp_path / "out", tmp_path / "cache"
-    assert main(["pack", "render", str(tiny), "--out", str(out), "--cache-dir", str(cache)]) == 0
+    assert main(["pack", "render", str(tiny), "--tts", "pyttsx3", "--out", str(out), "--cache-dir", str(cache)]) == 0
     first = capsys.readouterr().out
     manifest = json.loads((out / "manifest.json").read_text())
     items = manifest["items"]
@@ -45,14 +45,14 @@ def test_pack_render_writes_wavs_and_a_manifest_then_uses_the_cache(
         assert 0.3 < clip.duration < 6.0
         assert item["rate"] == 140
     assert f"{len(items)} synthesized now, 0 from cache" in first
-    assert main(["pack", "render", str(tiny), "--cache-dir", str(cache)]) == 0
+    assert main(["pack", "render", str(tiny), "--tts", "pyttsx3", "--cache-dir", str(cache)]) == 0
     assert f"0 synthesized now, {len(items)} from cache" in capsys.readouterr().out
 
 
 def test_render_at_every_reachable_tempo(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert main(["pack", "render", str(tiny), "--out", str(out), "--cache-dir", str(tmp_path / "c"),
-                 "--all-tempos"]) == 0
+    assert main(["pack", "render", str(tiny), "--tts", "pyttsx3", "--out", str(out), "--cache-dir",
+                 str(tmp_path / "c"), "--all-tempos"]) == 0
     items = json.loads((out / "manifest.json").read_text())["items"]
     rates = sorted({i["rate"] for i in items})
     assert rates[0] == 80 and rates[-1] == 280 and len(rates) >= 6  # rate = pack rate / tempo, bounded
@@ -86,7 +86,7 @@ def test_a_rendered_pack_is_played_from_cache_at_run_time(tiny: Path, tmp_path: 
     from voiceguide.voice.narrator import Narrator, NarratorSettings
 
     cache = tmp_path / "cache"
-    assert main(["pack", "render", str(tiny), "--cache-dir", str(cache)]) == 0
+    assert main(["pack", "render", str(tiny), "--tts", "pyttsx3", "--cache-dir", str(cache)]) == 0
     pack = load_pack(tiny).pack
     # the narrator as `run` builds it: the pack's voice, language and rate; the tempo's rate scale
     with Narrator(NarratorSettings(voice=pack.voice.name, language=pack.pack.language, rate=pack.voice.rate,
@@ -95,3 +95,17 @@ def test_a_rendered_pack_is_played_from_cache_at_run_time(tiny: Path, tmp_path: 
             assert n.is_cached(sentence.text, round(1.0 / pack.voice.tempo, 4)), sentence
             n.clip(sentence.text)
         assert n.renders == 0
+
+
+def test_render_defaults_to_the_engine_a_run_will_use(tiny: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """No --tts: the config file's engine, else auto (Piper where it has a voice), as `run` decides."""
+    empty, espeak = tmp_path / "empty.toml", tmp_path / "espeak.toml"
+    empty.write_text("")
+    espeak.write_text('tts = "pyttsx3"\n')
+    assert main(["pack", "render", str(tiny), "--config", str(empty), "--cache-dir", str(tmp_path / "a")]) == 0
+    assert "(piper, voice en_US-joe-medium)" in capsys.readouterr().out
+    assert main(["pack", "render", str(tiny), "--config", str(espeak), "--cache-dir", str(tmp_path / "b")]) == 0
+    assert "(pyttsx3, voice gmw/en-us)" in capsys.readouterr().out
+    assert main(["pack", "render", str(tiny), "--config", str(tmp_path / "none.toml")]) == 1
+    assert "no such config file" in capsys.readouterr().err

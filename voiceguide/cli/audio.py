@@ -32,10 +32,13 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     p.add_argument("pack", metavar="PACK", help="a folder, a pack.toml, or a pack id")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="folder for the WAV files and manifest.json (default: only fill the render cache)")
-    p.add_argument("--tts", "--engine", dest="engine", default="pyttsx3",
-                   help="narration engine: pyttsx3, piper, or auto as `run` picks (default: pyttsx3)")
+    p.add_argument("--tts", "--engine", dest="engine", default=None,
+                   help="narration engine: pyttsx3, piper or auto (default: the config file's, else auto — "
+                        "what `run` will play, so a run finds every sentence in the cache)")
     p.add_argument("--voice", default=None,
-                   help="voice id, name or Piper .onnx path (default: the pack's, else one for its language)")
+                   help="voice id, name or Piper .onnx path (default: the config's, the pack's, else one for "
+                        "its language)")
+    p.add_argument("--config", type=Path, default=None, help="config file (default: the user config dir's)")
     p.add_argument("--rate", type=int, default=None, help="words per minute at tempo 1 (default: the pack's)")
     p.add_argument("--all-tempos", action="store_true",
                    help="also every speed that 'slower'/'faster' can reach (default: the pack's tempo only)")
@@ -139,6 +142,12 @@ def cmd_pack_render(args: argparse.Namespace) -> int:
     from voiceguide.voice.narrator import Narrator, NarratorSettings, VoiceError
     from voiceguide.voice.render import MANIFEST, reachable_tempos, render_pack
 
+    from voiceguide.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from exc
     loaded = open_pack(args.pack, packs_dir(args))
     pack = loaded.pack
     if args.rate is not None and not 80 <= args.rate <= 450:
@@ -146,8 +155,8 @@ def cmd_pack_render(args: argparse.Namespace) -> int:
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise UserError(f"--out {args.out} exists and is not a folder")
     settings = NarratorSettings(
-        engine=args.engine,
-        voice=args.voice or pack.voice.name,
+        engine=args.engine or config.tts,
+        voice=args.voice or config.voice or pack.voice.name,
         language=pack.pack.language,
         rate=args.rate or pack.voice.rate,
         cache_dir=args.cache_dir,
