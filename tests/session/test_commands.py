@@ -400,3 +400,37 @@ def test_a_player_that_reports_speech_done_from_inside_the_sink_still_moves_the_
     clock.run(until=lambda: session.over)
     assert session.state is State.FINISHED
     assert said[:3] == ["Welcome to the mini routine.", "Relax your shoulders.", "Step 1 of 3: the forehead."]
+
+
+def test_a_quiet_hold_reminds_the_person_how_to_go_on_a_few_times_then_waits(mini, make_harness):
+    h = make_harness(mini, SessionSettings(hold_timeout=None, hold_reminder=120.0, hold_reminders=2))
+    h.start()
+    h.until_state(State.HOLD)
+    h.mark()
+    entered = h.clock.now()
+    h.advance(119.0)
+    assert h.texts() == []
+    h.advance(2.0)
+    assert h.texts("hint") == ["Take your time. When you have finished, say ready."]
+    h.advance(3600)
+    reminders = [e for e in h.since("say", "hint")]
+    assert [round(e.t - entered) for e in reminders] == [120, 240]  # two, as set, then silence
+    assert h.state is State.HOLD
+    assert h.cmd(C.READY) and h.state is State.NARRATING
+
+
+def test_a_pause_in_a_hold_holds_the_reminder_too(mini, make_harness):
+    h = make_harness(mini, SessionSettings(hold_timeout=None, hold_reminder=120.0))
+    h.start()
+    h.until_state(State.HOLD)
+    h.advance(100.0)
+    assert h.cmd(C.PAUSE)
+    h.advance(600.0)
+    h.mark()
+    assert h.texts("hint") == []  # nothing while paused
+    assert h.cmd(C.RESUME)
+    h.mark()
+    h.advance(19.0)
+    assert h.texts("hint") == []
+    h.advance(2.0)
+    assert h.texts("hint") == ["Take your time. When you have finished, say ready."]  # the 20 s that were left

@@ -61,6 +61,8 @@ class Conductor:
         self._line = 0
         self._awaiting: Say | None = None
         self._timer: Timer | None = None
+        self._reminders = 0
+        """Hold reminders said since the hold began."""
         self._timer_trigger: str | None = None
         self._frozen: list[_Frozen] = []
         self._confirm_timer: Timer | None = None
@@ -403,8 +405,18 @@ class Conductor:
     def start_hold(self) -> None:
         """Wait for the person (telling them how to go on); in simulations a hold is released after a while."""
         self._say(f"When you have finished, say {self._phrase(Command.READY)}.", kind="hint")
+        self._reminders = 0
         if self.settings.hold_timeout is not None:
             self._schedule(self.settings.hold_timeout, "timeout")
+        elif self.settings.hold_reminder is not None and self.settings.hold_reminders > 0:
+            self._schedule(self.settings.hold_reminder, "remind")
+
+    def remind_hold(self) -> None:
+        """A hold that has been quiet for long: the person may have missed how to go on, or been misheard."""
+        self._reminders += 1
+        self._say(f"Take your time. When you have finished, say {self._phrase(Command.READY)}.", kind="hint")
+        if self._reminders < self.settings.hold_reminders and self.settings.hold_reminder is not None:
+            self._schedule(self.settings.hold_reminder, "remind")
 
     def start_rest(self) -> None:
         """Quiet seconds after a step."""

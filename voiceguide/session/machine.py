@@ -49,8 +49,8 @@ RESUMABLE = (*ACTIVE, State.PAUSED)
 LIVE = (State.IDLE, State.OFFER, *ACTIVE, State.PAUSED, State.CONFIRM_STOP)
 """Every state but the final ones."""
 
-ENGINE_TRIGGERS = ("narration_done", "beat", "timeout")
-"""Triggers the session fires itself: speech finished, a stroke beat, a rest/hold/confirm timer."""
+ENGINE_TRIGGERS = ("narration_done", "beat", "timeout", "remind")
+"""Triggers the session fires itself: speech finished, a stroke beat, a rest/hold/confirm timer, a hold reminder."""
 
 ENTRY_ACTIONS: dict[State, str] = {
     State.OFFER: "make_offer",
@@ -137,6 +137,7 @@ def transitions_table() -> list[Row]:
     rows.append(_row("beat", State.STROKES, None, when="stroke_continues", after="count_stroke"))
     rows += _finish_group("beat", State.STROKES)
     rows += _finish_step("timeout", State.HOLD)
+    rows.append(_row("remind", State.HOLD, None, after="remind_hold"))  # a long quiet hold: how to go on
     rows += _finish_step("timeout", State.REST, rest=False)
 
     # next: this part is done.

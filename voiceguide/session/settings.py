@@ -22,6 +22,10 @@ class SessionSettings:
     """`slower` multiplies the tempo by this; `faster` divides by it (× 0.8)."""
     hold_timeout: float | None = None
     """Release a hold step after this many seconds without 'next' or 'ready' (None: wait for the person)."""
+    hold_reminder: float | None = 120.0
+    """Seconds of quiet in a hold before a gentle reminder of how to go on (None: never); repeated at this interval."""
+    hold_reminders: int = 3
+    """At most this many reminders per hold: then it waits in silence."""
     confirm_timeout: float = 15.0
     """Seconds to wait for yes/no after 'stop' before carrying on."""
     start_delay: float = 0.0
