@@ -183,18 +183,8 @@ def test_the_speaker_reports_a_sentence_narrated_after_the_device_played_it(play
     assert cap.rms_between(t0, heard_at[0]) > 0.02
 
 
-def test_a_speaker_that_disappears_is_reported_and_comes_back(virtual_audio, capture) -> None:  # type: ignore[no-untyped-def]
-    from voiceguide.audio.devices import DeviceStatus
-
-    statuses: list[DeviceStatus] = []
-    changed = threading.Condition()
-
-    def on_status(status: DeviceStatus) -> None:
-        with changed:
-            statuses.append(status)
-            changed.notify_all()
-
-    player = Player(PlayerSettings(device="vspeaker", stall_seconds=2.5, retry_seconds=0.5), on_status=on_status)
+def test_a_speaker_that_disappears_is_reported_and_comes_back(virtual_audio, capture, statuses) -> None:  # type: ignore[no-untyped-def]
+    player = Player(PlayerSettings(device="vspeaker", stall_seconds=2.5, retry_seconds=0.5), on_status=statuses)
     try:
         rate = player.sample_rate
         t = np.arange(int(5 * rate)) / rate
@@ -202,13 +192,11 @@ def test_a_speaker_that_disappears_is_reported_and_comes_back(virtual_audio, cap
         item = player.play(long_tone)
         time.sleep(0.3)
         virtual_audio.down()
-        with changed:
-            assert changed.wait_for(lambda: [s.state for s in statuses] == ["lost"], timeout=10), statuses
-        assert statuses[0].direction == "output" and player.lost
+        assert statuses.reach(["lost"], timeout=10), statuses.items
+        assert statuses.items[0].direction == "output" and player.lost
         assert item.done.wait(2) and item.interrupted  # what could not be heard is dropped, and said so
         virtual_audio.up()
-        with changed:
-            assert changed.wait_for(lambda: [s.state for s in statuses] == ["lost", "restored"], timeout=20), statuses
+        assert statuses.reach(["lost", "restored"], timeout=20), statuses.items
         assert not player.lost
         with capture("vspeaker_mon") as cap:  # and it really plays again
             t0 = time.monotonic()

@@ -12,7 +12,7 @@ import pytest
 from voiceguide.audio.clip import Clip
 from voiceguide.audio.devices import DeviceError
 from voiceguide.audio.player import Player, PlayerSettings
-from voiceguide.audio.source import SAMPLE_RATE, AudioChunk, AudioSource, DeviceStatus, MicSettings, MicSource
+from voiceguide.audio.source import SAMPLE_RATE, AudioChunk, AudioSource, MicSettings, MicSource
 from voiceguide.voice.narrator import Narrator, NarratorSettings
 
 
@@ -97,26 +97,16 @@ def test_an_unknown_input_device_names_the_ones_that_exist(virtual_audio: object
         MicSource(MicSettings(device="usb mic"))
 
 
-def test_a_microphone_that_disappears_is_reported_and_comes_back(virtual_audio, said_next: Clip) -> None:  # type: ignore[no-untyped-def]
-    statuses: list[DeviceStatus] = []
-    changed = threading.Condition()
-
-    def on_status(status: DeviceStatus) -> None:
-        with changed:
-            statuses.append(status)
-            changed.notify_all()
-
-    mic = MicSource(MicSettings(device="vmic", stall_seconds=2.5, retry_seconds=0.5), on_status=on_status)
+def test_a_microphone_that_disappears_is_reported_and_comes_back(virtual_audio, said_next: Clip, statuses) -> None:  # type: ignore[no-untyped-def]
+    mic = MicSource(MicSettings(device="vmic", stall_seconds=2.5, retry_seconds=0.5), on_status=statuses)
     reader = Reader(mic)
     try:
         time.sleep(0.5)
         virtual_audio.down()  # the sound server (and with it the device) is gone
-        with changed:
-            assert changed.wait_for(lambda: [s.state for s in statuses] == ["lost"], timeout=10), statuses
+        assert statuses.reach(["lost"], timeout=10), statuses.items
         assert mic.lost
         virtual_audio.up()
-        with changed:
-            assert changed.wait_for(lambda: [s.state for s in statuses] == ["lost", "restored"], timeout=20), statuses
+        assert statuses.reach(["lost", "restored"], timeout=20), statuses.items
         assert not mic.lost and mic.losses == 1
         # and it really listens again: speech played now is heard
         before = len(reader.chunks)
