@@ -7,6 +7,7 @@ read as fast as possible; its chunks carry their audio position, so a virtual cl
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
@@ -29,6 +30,8 @@ __all__ = [
     "MicSettings",
     "MicSource",
     "WavFileSource",
+    "PortAudioExit",
+    "PORTAUDIO_EXIT",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -178,6 +181,62 @@ class WavFileSource:
         self._closed.set()
 
 
+class PortAudioExit:
+    """PortAudio's shutdown at process exit, bounded: a stream stuck on a lost device must not hang the exit.
+
+    When the sound server dies under an open stream, PulseAudio's ALSA plugin can deadlock the stream's
+    callback thread; `abort()` then waits for that thread forever, and so does sounddevice's own atexit
+    handler (`Pa_Terminate` closes every open stream). The process is ending anyway, so: no `Pa_Terminate`
+    at all once a close is known to be stuck, and otherwise at most `timeout` seconds for it. One per
+    process, like PortAudio itself.
+    """
+
+    def __init__(self, timeout: float = 3.0) -> None:
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._sd: Any = None
+        self.stuck: list[str] = []
+        """What could not be closed (for the log): PortAudio is then not shut down at exit."""
+
+    def install(self, sd: Any) -> None:
+        """Put the bounded shutdown in place of sounddevice's own (once; later calls do nothing)."""
+        with self._lock:
+            if self._sd is not None or not hasattr(sd, "_exit_handler"):
+                return
+            self._sd = sd
+        atexit.unregister(sd._exit_handler)
+        atexit.register(self._at_exit)
+
+    def stuck_close(self, what: str) -> None:
+        """A stream's close did not return: never call into PortAudio's shutdown for this process."""
+        with self._lock:
+            self.stuck.append(what)
+        _LOGGER.warning("%s: closing the lost stream is stuck in the sound library; it is left behind, "
+                        "and PortAudio will not be shut down at exit", what)
+
+    def _at_exit(self) -> None:
+        with self._lock:
+            sd, stuck = self._sd, list(self.stuck)
+        if sd is None:
+            return
+        if stuck:
+            _LOGGER.info("exit without shutting PortAudio down (stuck: %s)", ", ".join(stuck))
+            return
+        try:
+            worker = threading.Thread(target=sd._exit_handler, daemon=True, name="portaudio-exit")
+            worker.start()
+        except RuntimeError:  # no new threads this late: leaving PortAudio up is harmless at exit
+            return
+        worker.join(self.timeout)
+        if worker.is_alive():
+            _LOGGER.warning("PortAudio did not shut down within %.0f s (a stream stuck on a lost device); "
+                            "exiting without it", self.timeout)
+
+
+PORTAUDIO_EXIT = PortAudioExit()
+"""The process's one bounded PortAudio shutdown (PortAudio itself is one per process)."""
+
+
 @dataclass(frozen=True)
 class MicSettings:
     """How the microphone is opened and watched."""
@@ -216,6 +275,7 @@ class MicSource:
     ) -> None:
         self.settings = settings
         self._sd = import_sounddevice()
+        PORTAUDIO_EXIT.install(self._sd)
         self._clock = clock
         self._on_status = on_status
         self.device: DeviceInfo = find_device(settings.device, "input")
@@ -279,6 +339,8 @@ class MicSource:
         closer = threading.Thread(target=self._quiet_close, args=(stream,), daemon=True, name="mic-close")
         closer.start()
         closer.join(timeout=2.0)
+        if closer.is_alive():
+            PORTAUDIO_EXIT.stuck_close(f"microphone {self.device.name}")
 
     def _quiet_close(self, stream: Any) -> None:
         try:
