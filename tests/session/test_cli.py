@@ -52,6 +52,18 @@ def test_simulate_without_a_pack_uses_the_builtin_one(capsys):
     assert last[1:4] == ["end", "finished", "after"]
 
 
+def test_a_dry_run_takes_as_long_as_the_timeline_says(capsys):
+    """Holds are released after each step's own hold_seconds, as `pack show` counts them."""
+    from voiceguide.packs.loader import builtin_dir, load_pack
+    from voiceguide.packs.timeline import total_seconds
+
+    code, out, _ = run(capsys, "simulate", "--json")
+    assert code == 0
+    end = json.loads(out.splitlines()[-1])["t"]
+    planned = total_seconds(load_pack(builtin_dir() / "facial-massage").pack)
+    assert end == pytest.approx(planned, abs=5.0)
+
+
 @pytest.mark.parametrize("script, message", [
     ("12 nxt", "unknown command 'nxt'"),
     ("next at 12", "write SECONDS COMMAND"),

@@ -29,8 +29,9 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     p.add_argument("--commands", default="", metavar="SCRIPT",
                    help='commands at seconds from the start, e.g. "12 next; 40 slower; 60 pause; 75 resume"')
     p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.add_argument("--hold-seconds", type=_positive, default=30.0,
-                   help="release a hold step after this many seconds (default: 30)")
+    p.add_argument("--hold-seconds", type=_positive, default=None,
+                   help="release every hold step after this many seconds (default: each step's own "
+                        "hold_seconds, as `pack show` counts it)")
     p.add_argument("--tempo", type=_tempo, default=None, help="start tempo (default: the pack's)")
     p.set_defaults(handler=cmd_simulate)
 
@@ -99,7 +100,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from voiceguide.session.simulate import ScriptError, Simulation, format_time, parse_commands
 
     loaded = _open_pack(args.pack)
-    settings = SessionSettings(hold_timeout=args.hold_seconds, tempo=args.tempo, remember_tempo=False)
+    settings = SessionSettings(hold_timeout=args.hold_seconds, release_holds=True, tempo=args.tempo,
+                               remember_tempo=False)
     sim = Simulation(loaded.pack, loaded.content_hash, settings)
     try:
         commands = parse_commands(args.commands, sim.vocabulary)

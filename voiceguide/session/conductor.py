@@ -406,8 +406,11 @@ class Conductor:
         """Wait for the person (telling them how to go on); in simulations a hold is released after a while."""
         self._say(f"When you have finished, say {self._phrase(Command.READY)}.", kind="hint")
         self._reminders = 0
-        if self.settings.hold_timeout is not None:
-            self._schedule(self.settings.hold_timeout, "timeout")
+        release = self.settings.hold_timeout
+        if release is None and self.settings.release_holds:
+            release = self.pack.steps[self.pos.step].hold_seconds
+        if release is not None:
+            self._schedule(release, "timeout")
         elif self.settings.hold_reminder is not None and self.settings.hold_reminders > 0:
             self._schedule(self.settings.hold_reminder, "remind")
 

@@ -22,6 +22,9 @@ class SessionSettings:
     """`slower` multiplies the tempo by this; `faster` divides by it (× 0.8)."""
     hold_timeout: float | None = None
     """Release a hold step after this many seconds without 'next' or 'ready' (None: wait for the person)."""
+    release_holds: bool = False
+    """Dry runs: release each hold after its step's own `hold_seconds`, as the timeline counts it (unless
+    `hold_timeout` is set)."""
     hold_reminder: float | None = 120.0
     """Seconds of quiet in a hold before a gentle reminder of how to go on (None: never); repeated at this interval."""
     hold_reminders: int = 3
