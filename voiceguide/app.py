@@ -103,32 +103,32 @@ def plan_io(settings: RunSettings, device_probe: Callable[[str, str | int | None
     a default device that is missing falls back to the console, said in one line.
     """
     notices: list[str] = []
+
+    def device_or(direction: str, spec: str | int | None, explicit: bool, found: str, fallback: str,
+                  notice: str) -> str:
+        """`found` when the device is usable; else an error if it was named, or the console with a notice."""
+        problem = device_probe(direction, spec)
+        if problem is None:
+            return found
+        if explicit:
+            raise ValueError(problem)
+        notices.append(notice.format(problem=problem))
+        return fallback
+
     if settings.console:
         return IoPlan("keyboard", "wav" if settings.output_wav else "print")
     if settings.input_wav is not None:
         listen = "wav"
     else:
-        problem = device_probe("input", settings.input_device)
-        if problem is None:
-            listen = "mic"
-        elif settings.input_device_explicit:
-            raise ValueError(problem)
-        else:
-            listen = "keyboard"
-            notices.append(f"No microphone ({problem}): type the commands instead.")
+        listen = device_or("input", settings.input_device, settings.input_device_explicit, "mic", "keyboard",
+                           "No microphone ({problem}): type the commands instead.")
     if settings.output_wav is not None:
         speak = "wav"
     elif listen == "wav" and settings.fast:
         speak = "print"  # as fast as possible cannot be played aloud
     else:
-        problem = device_probe("output", settings.output_device)
-        if problem is None:
-            speak = "device"
-        elif settings.output_device_explicit:
-            raise ValueError(problem)
-        else:
-            speak = "print"
-            notices.append(f"No speaker ({problem}): the narration is printed instead.")
+        speak = device_or("output", settings.output_device, settings.output_device_explicit, "device", "print",
+                          "No speaker ({problem}): the narration is printed instead.")
     return IoPlan(listen, speak, tuple(notices))
 
 
