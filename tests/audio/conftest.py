@@ -1,4 +1,4 @@
-"""Shared by the device tests: a recorder for the status reports a speaker or microphone sends."""
+"""Shared by the device tests: a recorder for what a speaker or microphone reports, and a check that sound arrived intact."""
 
 from __future__ import annotations
 
@@ -8,27 +8,40 @@ from typing import Any
 import pytest
 
 
-class Statuses:
-    """Pass as `on_status`; then wait until the reported states are exactly a given sequence."""
+class Recorder:
+    """Pass as a listener (`on_status`, `subscribe`); then wait for what it was told (anything with a `.state`)."""
 
     def __init__(self) -> None:
         self.items: list[Any] = []
         self._changed = threading.Condition()
 
-    def __call__(self, status: Any) -> None:
+    def __call__(self, item: Any) -> None:
         with self._changed:
-            self.items.append(status)
+            self.items.append(item)
             self._changed.notify_all()
 
     def reach(self, states: list[str], timeout: float) -> bool:
-        """Whether the states reported become `states` within `timeout` seconds."""
+        """Whether the states told become exactly `states` within `timeout` seconds."""
         with self._changed:
             return self._changed.wait_for(lambda: [s.state for s in self.items] == states, timeout=timeout)
 
+    def first(self, state: str, timeout: float = 10.0) -> Any:
+        """The first item in `state`, waiting for it up to `timeout` seconds."""
+        with self._changed:
+            assert self._changed.wait_for(lambda: any(n.state == state for n in self.items), timeout), self.items
+            return next(n for n in self.items if n.state == state)
+
 
 @pytest.fixture
-def statuses() -> Statuses:
-    return Statuses()
+def statuses() -> Recorder:
+    """Device status reports (lost, restored)."""
+    return Recorder()
+
+
+@pytest.fixture
+def notices() -> Recorder:
+    """Now-playing notices (started, finished…)."""
+    return Recorder()
 
 
 def piece_matches(heard: Any, ref: Any, rate: int, piece_seconds: float = 0.25) -> list[tuple[float, float]]:

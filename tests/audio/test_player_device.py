@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from voiceguide.audio.clip import Clip
 from voiceguide.audio.devices import DeviceError
-from voiceguide.audio.mixer import NowPlaying
 from voiceguide.audio.player import AudioSink, Player, PlayerSettings
 from voiceguide.voice.narrator import Narrator, NarratorSettings
 
@@ -31,42 +31,23 @@ def player(virtual_audio: object):  # type: ignore[no-untyped-def]
     p.close()
 
 
-class Notices:
-    """Collects now-playing notices and lets a test wait for one."""
-
-    def __init__(self) -> None:
-        self.items: list[NowPlaying] = []
-        self.cond = threading.Condition()
-
-    def __call__(self, notice: NowPlaying) -> None:
-        with self.cond:
-            self.items.append(notice)
-            self.cond.notify_all()
-
-    def wait_for(self, state: str, timeout: float = 10.0) -> NowPlaying:
-        with self.cond:
-            assert self.cond.wait_for(lambda: any(n.state == state for n in self.items), timeout), self.items
-            return next(n for n in self.items if n.state == state)
-
-
 @pytest.mark.parametrize("channels", [None, 2])
-def test_narration_reaches_the_speaker_intact(virtual_audio, capture, intact, speech: Clip, channels: int | None) -> None:  # type: ignore[no-untyped-def]
+def test_narration_reaches_the_speaker_intact(virtual_audio, capture, intact, notices, speech: Clip, channels: int | None) -> None:  # type: ignore[no-untyped-def]
     player = Player(PlayerSettings(device="vspeaker", volume=1.0, channels=channels))
     try:
-        _narration_reaches_the_speaker_intact(player, capture, intact, speech)
+        _narration_reaches_the_speaker_intact(player, capture, intact, notices, speech)
     finally:
         player.close()
 
 
-def _narration_reaches_the_speaker_intact(player: Player, capture, intact, speech: Clip) -> None:  # type: ignore[no-untyped-def]
+def _narration_reaches_the_speaker_intact(player: Player, capture, intact, notices, speech: Clip) -> None:  # type: ignore[no-untyped-def]
     assert isinstance(player, AudioSink)
-    notices = Notices()
     player.subscribe(notices)
     with capture("vspeaker_mon") as cap:
         item = player.play(speech)
         assert item.done.wait(15)
         time.sleep(0.3)
-    started, finished = notices.wait_for("started"), notices.wait_for("finished")
+    started, finished = notices.first("started"), notices.first("finished")
     # played to its end, not cut short; an underrun on a loaded machine may only stretch it (no upper bound:
     # wall-clock bounds belong to scripts/bench_audio.py, not to tests)
     assert started.text == SENTENCE and finished.end - started.start >= speech.duration - 0.05
@@ -75,13 +56,12 @@ def _narration_reaches_the_speaker_intact(player: Player, capture, intact, speec
     assert ok, pieces
 
 
-def test_stop_silences_the_speaker_and_nothing_queued_plays(player: Player, capture, speech: Clip) -> None:  # type: ignore[no-untyped-def]
-    notices = Notices()
+def test_stop_silences_the_speaker_and_nothing_queued_plays(player: Player, capture, notices, speech: Clip) -> None:  # type: ignore[no-untyped-def]
     player.subscribe(notices)
     with capture("vspeaker_mon") as cap:
         first = player.play(speech)
         second = player.play(speech)
-        notices.wait_for("started")
+        notices.first("started")
         time.sleep(1.0)
         t_stop = time.monotonic()
         player.stop()
@@ -90,7 +70,7 @@ def test_stop_silences_the_speaker_and_nothing_queued_plays(player: Player, capt
     assert first.interrupted and second.interrupted
     assert cap.rms_between(t_stop - 0.8, t_stop) > 0.02  # it was speaking
     assert cap.rms_between(t_stop + 0.25, t_stop + 0.95) < 0.002  # and then it was not
-    cut = notices.wait_for("interrupted")
+    cut = notices.first("interrupted")
     assert cut.end - t_stop < 0.25
     assert not player.busy and player.wait_idle(1)
 
@@ -137,15 +117,14 @@ def test_an_unknown_output_device_names_the_ones_that_exist(virtual_audio: objec
         Player(PlayerSettings(device="loudspeaker"))
 
 
-def test_the_speaker_clock_is_the_one_given(virtual_audio: object, tmp_path: Path) -> None:
+def test_the_speaker_clock_is_the_one_given(virtual_audio: object, notices: Any, tmp_path: Path) -> None:
     origin = time.monotonic()
     player = Player(PlayerSettings(device="vspeaker"), clock=lambda: time.monotonic() - origin)
-    notices = Notices()
     player.subscribe(notices)
     try:
         rate = player.sample_rate
         player.play(Clip(np.full(rate // 10, 0.1, np.float32), rate, "x"))
-        started = notices.wait_for("started")
+        started = notices.first("started")
         assert 0.0 <= started.start < 5.0  # seconds since origin, not since boot
     finally:
         player.close()
