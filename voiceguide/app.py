@@ -24,7 +24,7 @@ from voiceguide.session.conductor import Output
 from voiceguide.session.console import typed_command
 from voiceguide.session.session import Session
 from voiceguide.session.settings import SessionSettings
-from voiceguide.session.simulate import Entry, command_entry, transcript_entry
+from voiceguide.session.simulate import Entry, TranscriptWriter, transcript_entry
 from voiceguide.session.standin import EstimatedSpeech
 from voiceguide.speech.commands import Command, Vocabulary
 from voiceguide.store import Store
@@ -150,7 +150,7 @@ class Runner:
         self.plan = plan
         self.store = store
         self.vocabulary = vocabulary
-        self._write = write
+        self._write = TranscriptWriter(write)
         self._listener_factory = listener_factory
         self.clock: RealClock | VirtualClock = VirtualClock() if plan.listen == "wav" else RealClock()
         self._speaker: Any = None
@@ -231,9 +231,7 @@ class Runner:
         """On the clock's thread: one command reaches the session."""
         if self.session.over:
             return
-        event = CommandEvent(command, self.clock.now(), source)
-        acted = self.session.handle(event)
-        self._write(command_entry(event, acted))
+        self._write.command(CommandEvent(command, self.clock.now(), source), self.session.handle)
 
     def feed_text(self, line: str, source: str = "keyboard") -> Command | None:
         """A typed line (any thread): a command phrase or a command name."""

@@ -40,7 +40,9 @@ def test_console_fallback_walks_and_saves_the_place(tmp_path: Path) -> None:
     says = [e["text"] for e in out if e["type"] == "say" and e.get("kind") == "say"]
     assert says[0].startswith("Welcome.")
     assert [e["command"] for e in out if e["type"] == "command"] == ["next", "next", "stop", "yes"]
-    assert out[-1]["type"] == "command" and any(e.get("state") == "stopped" for e in out)
+    yes = max(i for i, e in enumerate(out) if e["type"] == "command")
+    assert any(e.get("state") == "stopped" for e in out[yes:])  # each command's line comes before what it caused
+    assert not any(e.get("state") == "stopped" for e in out[:yes])
 
     # "resume" next time continues at the step where the person stopped
     again = voiceguide("run", "--data-dir", data, "--json", stdin="resume\n")

@@ -12,7 +12,7 @@ from voiceguide.session.conductor import Output
 from voiceguide.packs.lint import pack_vocabulary
 from voiceguide.session.session import Session
 from voiceguide.session.settings import SessionSettings
-from voiceguide.session.simulate import Entry, command_entry, transcript_entry
+from voiceguide.session.simulate import Entry, TranscriptWriter, transcript_entry
 from voiceguide.session.standin import EstimatedSpeech
 from voiceguide.speech.commands import Command, Vocabulary
 from voiceguide.store import Store
@@ -44,18 +44,14 @@ class TextRun:
         self.pack = pack
         self.clock = clock or RealClock()
         self.vocabulary = pack_vocabulary(pack)
-        self._write = write
-        self._held: list[Entry] | None = None
+        self._write = TranscriptWriter(write)
         self.session = Session(pack, content_hash, self.clock, self._sink, settings, store, self.vocabulary)
         self._speech = EstimatedSpeech(self.clock, pack.voice.rate, self.session.narration_done)
 
     def _sink(self, event: Output) -> None:
         entry = transcript_entry(event, self.pack)
         if entry is not None:
-            if self._held is not None:
-                self._held.append(entry)
-            else:
-                self._write(entry)
+            self._write(entry)
         self._speech(event)
 
     def feed(self, line: str, source: str = "keyboard") -> Command | None:
@@ -71,15 +67,7 @@ class TextRun:
     def _handle(self, command: Command, source: str) -> None:
         if self.session.over:
             return
-        event = CommandEvent(command, self.clock.now(), source)
-        self._held = []
-        try:
-            acted = self.session.handle(event)
-        finally:
-            held, self._held = self._held, None
-        self._write(command_entry(event, acted))  # the command first, then what it caused
-        for entry in held:
-            self._write(entry)
+        self._write.command(CommandEvent(command, self.clock.now(), source), self.session.handle)
 
     def run(self) -> None:
         """Start and run until the session is over or `stop()`."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from voiceguide.events import CommandEvent, Cue, Say, Silence, StateChanged, Volume
@@ -17,8 +18,8 @@ from voiceguide.session.standin import EstimatedSpeech
 from voiceguide.speech.commands import Command, Vocabulary
 from voiceguide.store import Store
 
-__all__ = ["ScriptError", "ScriptedCommand", "Entry", "Simulation", "parse_commands", "format_time",
-           "transcript_entry", "command_entry"]
+__all__ = ["ScriptError", "ScriptedCommand", "Entry", "Simulation", "TranscriptWriter", "parse_commands",
+           "format_time", "transcript_entry", "command_entry"]
 
 _ITEM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*s?\s+(.+?)\s*$")
 
@@ -88,6 +89,37 @@ def command_entry(event: CommandEvent, acted: bool) -> Entry:
     text = event.command.value if acted else f"{event.command.value} (ignored)"
     return Entry(event.t, "command", text, {"command": event.command.value, "acted": acted,
                                             "source": event.source})
+
+
+class TranscriptWriter:
+    """Writes transcript lines so that a command comes before what it caused (read top to bottom).
+
+    Only lines from the thread handling the command are held back: other threads (a device report, the
+    keyboard) write straight through, since the command did not cause them.
+    """
+
+    def __init__(self, write: Callable[[Entry], None]) -> None:
+        self._write = write
+        self._held: list[Entry] = []
+        self._holder: int | None = None
+
+    def __call__(self, entry: Entry) -> None:
+        if self._holder == threading.get_ident():
+            self._held.append(entry)
+        else:
+            self._write(entry)
+
+    def command(self, event: CommandEvent, handle: Callable[[CommandEvent], bool]) -> bool:
+        """Handle a command, holding back what it causes until the command's own line is written."""
+        self._held, self._holder = [], threading.get_ident()
+        try:
+            acted = handle(event)
+        finally:
+            self._holder = None
+        self._write(command_entry(event, acted))
+        for entry in self._held:
+            self._write(entry)
+        return acted
 
 
 def transcript_entry(event: Output, pack: Pack) -> Entry | None:
