@@ -57,6 +57,8 @@ class RunSettings:
     """With --input-wav: as fast as possible instead of in real time."""
     console: bool = False
     """Type commands and read narration, whatever devices exist."""
+    speed: float = 1.0
+    """Run the real clock this many times faster (console dry runs and tests; sound needs 1)."""
     engine: str = "auto"
     """Recognizer: auto, vosk or pocketsphinx."""
     model: Path | None = None
@@ -152,7 +154,7 @@ class Runner:
         self.vocabulary = vocabulary
         self._write = TranscriptWriter(write)
         self._listener_factory = listener_factory
-        self.clock: RealClock | VirtualClock = VirtualClock() if plan.listen == "wav" else RealClock()
+        self.clock: RealClock | VirtualClock = VirtualClock() if plan.listen == "wav" else RealClock(settings.speed)
         self._speaker: Any = None
         self._sink: Any = None
         self._estimate: EstimatedSpeech | None = None

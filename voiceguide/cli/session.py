@@ -6,7 +6,6 @@ import argparse
 import datetime as dt
 import json
 import sys
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -175,25 +174,25 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    """Guide a pack in real time: type commands (one per line), read what would be said; Ctrl-C ends."""
-    from voiceguide.session.clock import RealClock
-    from voiceguide.session.console import TextRun
+    """Guide a pack in real time (or faster): type commands, read what would be said; Ctrl-D or Ctrl-C ends.
+
+    The same Runner as `voiceguide run --console`, with the clock sped up: a quick dry run, and the process
+    the power-cut tests kill.
+    """
+    from voiceguide.app import IoPlan, Runner, RunSettings
+    from voiceguide.packs.lint import pack_vocabulary
     from voiceguide.session.settings import SessionSettings
 
     loaded = _open_pack(args.pack)
     store = _open_store(args.data_dir)
-    settings = SessionSettings(hold_timeout=args.hold_seconds, data_dir=args.data_dir)
-
-    run = TextRun(loaded.pack, loaded.content_hash, settings, store,
-                  lambda e: _emit(args.json, e.as_line(), e.as_dict()), RealClock(args.speed))
-
-    def read_stdin() -> None:
-        for line in sys.stdin:  # the end of input ends typing, not the session (Ctrl-C does)
-            run.feed(line)
-
-    threading.Thread(target=read_stdin, name="stdin", daemon=True).start()
+    settings = RunSettings(console=True, speed=args.speed, json=args.json,
+                           session=SessionSettings(hold_timeout=args.hold_seconds, data_dir=args.data_dir))
+    runner = Runner(loaded, settings, IoPlan("keyboard", "print"), store, pack_vocabulary(loaded.pack),
+                    lambda e: _emit(args.json, e.as_line(), e.as_dict()), None)
     try:
-        run.run()
+        runner.run()
+    except KeyboardInterrupt:
+        runner.stop()
     finally:
         store.close()
     return 0
