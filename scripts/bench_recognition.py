@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.engine is None:
         ap.error("--engine is required")
-    machine_at_start = bl.machine()
+    machine_at_start, date_at_start = bl.machine(), bl.now_utc()
     wanted = set(args.corpora.split(","))
     lang = args.language.split("-")[0]
 
@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     results["machine"] = machine_at_start
     results["command"] = bl.command_line("bench_recognition.py", argv)
-    results["date"] = bl.now_utc()
+    results["date"] = date_at_start
     text = json.dumps(results, indent=2, ensure_ascii=False)
     if args.out:
         args.out.write_text(text + "\n")
@@ -363,7 +363,8 @@ def goal_rows(r: dict) -> list[list[object]]:
 
 def markdown(r: dict) -> str:
     """This run's section of BENCHMARKS.md (without its markers)."""
-    model = f", {Path(r['model']).name}" if r.get("model") else ""
+    path = Path(r["model"]) if r.get("model") else None
+    model = "" if path is None else f", {path.parent.name}/{path.name}" if path.name == "model" else f", {path.name}"
     lines = [f"## Recognition: {r['engine']} ({r['language']}{model})", ""]
     lines += bl.run_header(r["command"], r["date"], r["machine"])
     lines += bl.table(["what (issue)", "figure", "goal", "met?"], goal_rows(r)) + [""]
