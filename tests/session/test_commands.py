@@ -216,7 +216,7 @@ def test_pause_freezes_mid_count_and_resume_continues_from_exactly_that_beat(har
     h.cmd(C.PAUSE)
     assert h.state is State.PAUSED
     assert [e.type for e in h.since()][:2] == ["silence", "state"]
-    assert h.texts("hint") == ["Paused. Say resume when you are ready."]
+    assert h.texts("hint") == ["Paused. Say resume to carry on."]
     frozen = h.session.position
     h.mark()
     h.advance(500)
@@ -252,7 +252,7 @@ def test_commands_that_mean_nothing_while_paused_are_ignored_without_harm(harnes
     for command in (C.NEXT, C.BACK, C.REPEAT):  # moving on while paused: a reminder, no move
         assert h.cmd(command)
         assert (h.state, h.session.position) == (State.PAUSED, frozen)
-        assert h.texts("hint") == ["Paused. Say resume when you are ready."]
+        assert h.texts("hint") == ["Paused. Say resume to carry on."]
     for command in (C.PAUSE, C.YES, C.NO, C.START):
         assert not h.cmd(command)
         assert h.state is State.PAUSED and h.sim.entries[-1].text.endswith("(ignored)")
@@ -307,7 +307,7 @@ def test_stop_while_paused_then_no_stays_paused(harness):
     frozen = h.session.position
     h.cmd(C.STOP)
     h.cmd(C.NO)
-    assert h.state is State.PAUSED and h.texts("hint") == ["Paused. Say resume when you are ready."]
+    assert h.state is State.PAUSED and h.texts("hint") == ["Paused. Say resume to carry on."]
     h.advance(100)
     assert h.session.position == frozen
     h.cmd(C.RESUME)

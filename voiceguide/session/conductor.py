@@ -442,7 +442,7 @@ class Conductor:
 
     def say_paused(self) -> None:
         """Tell the person how to go on."""
-        self._say(f"Paused. Say {self._phrase(Command.RESUME)} when you are ready.", kind="hint")
+        self._say(f"Paused. Say {self._phrase(Command.RESUME)} to carry on.", kind="hint")
 
     def thaw(self) -> None:
         """Continue exactly where the pause or the stop question interrupted."""
