@@ -170,15 +170,22 @@ def run_once(engine: str, pack: str, wav: Path, cache: Path, tmp: Path, audio_s:
     proc.returncode = os.waitstatus_to_exitcode(status)
     for t in threads:
         t.join(5)
-    if proc.returncode != 0 or "listening" not in marks or "steady" not in marks:
+    if "listening" not in marks or "steady" not in marks:
         sys.exit(f"bench_footprint: {' '.join(cmd)} exited {proc.returncode} "
                  f"({'no listening line' if 'listening' not in marks else 'ended early'}): "
                  f"{''.join(err_text).strip()[-2000:]}")
+    failed = None
+    if proc.returncode != 0:  # the run itself failed: a finding, reported with what was measured until then
+        lines = [x for x in "".join(err_text).splitlines() if x.strip()]
+        failed = {"exit": proc.returncode, "after_s": t_end - marks["listening"]["t"],
+                  "message": " / ".join(lines[-3:])[-400:]}
+        print(f"bench_footprint: {_show(cmd, tmp)} FAILED: {failed}", file=sys.stderr)
     cpu_end = ru.ru_utime + ru.ru_stime
     steady = marks["steady"]
     window = t_end - steady["t"]
     listen_cpu = cpu_end - steady["cpu_tree"]
     return {
+        "failed": failed,
         "command": _show(cmd, tmp),
         "audio_s": audio_s,
         "startup_s": marks["listening"]["t"] - t0,
@@ -261,12 +268,15 @@ def markdown(r: dict) -> str:
     rows = []
     for x in runs:
         rss_goal = RSS_GOAL_MB[x["engine"]]
+        cpu_met = "**no (the run failed)**" if x.get("failed") else bl.met(bl.at_most(x["cpu_share"], RTF_GOAL))
         rows.append([x["engine"], x["input"], f"{x['startup_s']:.2f} s", f"{100 * x['cpu_share']:.1f}%",
-                     f"≤ {100 * RTF_GOAL:.0f}%", bl.met(bl.at_most(x["cpu_share"], RTF_GOAL)),
+                     f"≤ {100 * RTF_GOAL:.0f}%", cpu_met,
                      f"{x['peak_rss_main_mb']:.0f} MB", f"≤ {rss_goal:.0f} MB",
                      bl.met(bl.at_most(x["peak_rss_main_mb"], rss_goal)),
                      f"{x['median_pss_tree_listening_mb']:.0f} / {x['peak_pss_tree_mb']:.0f} MB",
-                     f"{len(x['commands'])} ({', '.join(c for c in x['commands'] if c) or 'none'})"])
+                     f"{len(x['commands'])} ({', '.join(c for c in x['commands'] if c) or 'none'})"
+                     + (f"; **the run failed** {x['failed']['after_s']:.0f} s after listening (exit "
+                        f"{x['failed']['exit']}): `{x['failed']['message']}`" if x.get("failed") else "")])
     lines += bl.table(["recognizer", f"input ({r['seconds']:g} s)", "start-up to listening",
                        "CPU while listening (of one core)", "goal", "met?", "peak RSS", "goal", "met?",
                        "tree PSS, median / peak", "commands acted on"], rows)
@@ -308,7 +318,8 @@ def pi_budget(r: dict) -> list[str]:
     rows = []
     for x in r["runs"]:
         est = [x["cpu_share"] * ratios[pi] for pi in pis]
-        rows.append([f"{x['engine']}: CPU while listening to {x['input']}", f"{100 * x['cpu_share']:.1f}%",
+        label = f"{x['engine']}: CPU while listening to {x['input']}" + (" (until the run failed)" if x.get("failed") else "")
+        rows.append([label, f"{100 * x['cpu_share']:.1f}%",
                      *[f"{100 * e:.1f}%" for e in est], f"≤ {100 * PI_CPU_BUDGET:.0f}% of a core",
                      *[bl.met(e <= PI_CPU_BUDGET) for e in est]])
     seen = set()
