@@ -114,3 +114,35 @@ def test_a_bad_config_file_exits_78_naming_the_key(tmp_path: Path) -> None:
     assert res.returncode == 78
     assert f"{bad}:2: volume" in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_the_idle_grammar_adds_start_and_each_packs_name(tmp_path: Path) -> None:
+    """"start facial massage" names the built-in pack, "begin tiny routine" the user's; a name two packs share
+    is offered for neither (it would start either), and plain "start" names none (the default is guided)."""
+    from test_serve_sessions import TINY
+
+    from voiceguide.packs.lint import pack_vocabulary
+    from voiceguide.packs.loader import load_pack
+    from voiceguide.serve import IdleGrammar, spoken_names
+    from voiceguide.speech.commands import Command
+
+    (tmp_path / "tiny").mkdir()
+    (tmp_path / "tiny" / "pack.toml").write_text(TINY, encoding="utf-8")
+    (tmp_path / "twin").mkdir()
+    (tmp_path / "twin" / "pack.toml").write_text(TINY.replace('id = "tiny"', 'id = "twin"'), encoding="utf-8")
+    massage, tiny, twin = load_pack("facial-massage"), load_pack(tmp_path / "tiny"), load_pack(tmp_path / "twin")
+    assert spoken_names(massage.pack) == ["facial massage"]
+    assert spoken_names(tiny.pack) == ["tiny routine", "tiny"]
+
+    idle = IdleGrammar.build(pack_vocabulary(tiny.pack), [tiny, massage])
+    assert idle.pack_for("Start facial massage!") is massage
+    assert idle.pack_for("begin tiny routine") is tiny and idle.pack_for("start tiny") is tiny
+    assert idle.pack_for("start") is None
+    assert idle.vocabulary.match("start facial massage") is Command.START
+    assert idle.vocabulary.match("begin tiny routine") is Command.START
+    assert sorted(idle.names()) == ["facial massage", "tiny routine"]
+
+    shared = IdleGrammar.build(pack_vocabulary(tiny.pack), [tiny, twin, massage])
+    assert shared.pack_for("start tiny routine") is None  # both are titled "Tiny routine"
+    assert shared.pack_for("start tiny") is tiny and shared.pack_for("start twin") is twin
+    assert shared.vocabulary.match("start tiny routine") is None

@@ -8,28 +8,40 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from voiceguide.cli import UsageError, UserError
-from voiceguide.config import ConfigError, load_config
+from voiceguide.config import Config, ConfigError, load_config
 
 if TYPE_CHECKING:
     from voiceguide.app import Listener, RunSettings
+    from voiceguide.packs.loader import LoadedPack
+    from voiceguide.session.simulate import Entry
     from voiceguide.speech.commands import Vocabulary
 
-__all__ = ["register"]
+__all__ = ["register", "add_settings_arguments", "load_settings", "run_settings", "packs_folder", "device_probe",
+           "listener_factory", "transcript_writer"]
 
 
 def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction]) -> None:
     """Add `run`."""
     p = sub.add_parser("run", help="guide a routine: listens for commands and narrates (the main job)")
+    add_settings_arguments(p)
+    p.add_argument("--input-wav", type=Path, default=None, metavar="FILE", help="listen to a WAV file instead")
+    p.add_argument("--output-wav", type=Path, default=None, metavar="FILE", help="write the sound to a WAV file instead")
+    p.add_argument("--fast", action="store_true", help="with --input-wav: as fast as possible (virtual time)")
+    p.add_argument("--console", action="store_true", help="type commands and read the narration")
+    p.add_argument("--hold-seconds", type=float, default=None,
+                   help="release a preparation step after this long without 'next' (default: wait)")
+    p.set_defaults(handler=cmd_run)
+
+
+def add_settings_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags `run` and `serve` share: each config key, plus where packs, history and renderings live."""
     p.add_argument("pack", nargs="?", default=None, metavar="PACK",
                    help="a folder, a pack.toml or a pack id (default: the config's, else facial-massage)")
     p.add_argument("--input-device", default=None, metavar="NAME|INDEX", help="microphone (see `voiceguide devices`)")
     p.add_argument("--output-device", default=None, metavar="NAME|INDEX", help="speaker")
-    p.add_argument("--input-wav", type=Path, default=None, metavar="FILE", help="listen to a WAV file instead")
-    p.add_argument("--output-wav", type=Path, default=None, metavar="FILE", help="write the sound to a WAV file instead")
-    p.add_argument("--fast", action="store_true", help="with --input-wav: as fast as possible (virtual time)")
     p.add_argument("--engine", choices=["auto", "vosk", "pocketsphinx"], default=None, help="speech recognizer")
     p.add_argument("--model", type=Path, default=None, metavar="PATH", help="vosk model folder")
     p.add_argument("--language", default=None, help="recognition language (default: the pack's)")
@@ -38,17 +50,70 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     p.add_argument("--voice", default=None, help="narration voice (see `voiceguide voices`)")
     p.add_argument("--volume", type=float, default=None, help="speaker volume 0–1 (default 0.8)")
     p.add_argument("--tempo", type=float, default=None, help="starting tempo 0.5–2 (default: remembered)")
-    p.add_argument("--console", action="store_true", help="type commands and read the narration")
-    p.add_argument("--hold-seconds", type=float, default=None,
-                   help="release a preparation step after this long without 'next' (default: wait)")
+    p.add_argument("--packs-dir", type=Path, default=None,
+                   help="folder of your own packs (default: the user data dir's packs/)")
     p.add_argument("--data-dir", type=Path, default=None, help="where history and checkpoints are kept")
     p.add_argument("--cache-dir", type=Path, default=None, help="render cache for narration")
     p.add_argument("--config", type=Path, default=None, help="config file (default: the user config dir's)")
     p.add_argument("--json", action="store_true", help="transcript as one JSON object per line")
-    p.set_defaults(handler=cmd_run)
 
 
-def _device_probe(direction: str, spec: str | int | None) -> str | None:
+def load_settings(args: argparse.Namespace, config_error: type[UserError] = UserError) -> Config:
+    """The config file with the flags of `add_settings_arguments` over it; bad values are one message."""
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        raise config_error(str(exc)) from exc
+    config = config.with_overrides(pack=args.pack, input_device=args.input_device, output_device=args.output_device,
+                                   engine=args.engine, model=str(args.model) if args.model else None,
+                                   language=args.language, tts=args.tts, voice=args.voice, volume=args.volume,
+                                   tempo=args.tempo, data_dir=str(args.data_dir) if args.data_dir else None)
+    if not 0.0 <= config.volume <= 1.0:
+        raise UsageError("--volume must be between 0 and 1")
+    if config.tempo is not None and not 0.5 <= config.tempo <= 2.0:
+        raise UsageError("--tempo must be between 0.5 and 2")
+    return config
+
+
+def run_settings(config: Config, args: argparse.Namespace, loaded: LoadedPack, **run_only: Any) -> RunSettings:
+    """RunSettings for guiding `loaded` (its language and voice pick the narration engine).
+
+    `run_only`: RunSettings fields only `run` has flags for (input_wav, fast…), and `hold_timeout`.
+    """
+    from voiceguide.app import RunSettings
+    from voiceguide.session.settings import SessionSettings
+    from voiceguide.voice.narrator import resolve_engine
+
+    hold_timeout = run_only.pop("hold_timeout", None)
+    return RunSettings(
+        input_device=config.input_device, output_device=config.output_device,
+        input_device_explicit=args.input_device is not None, output_device_explicit=args.output_device is not None,
+        engine=config.engine, model=Path(config.model) if config.model else None, language=config.language,
+        tts=resolve_engine(config.tts, loaded.pack.pack.language, config.voice or loaded.pack.voice.name),
+        voice=config.voice, volume=config.volume, cache_dir=args.cache_dir, json=args.json,
+        session=SessionSettings(tempo=config.tempo, hold_timeout=hold_timeout,
+                                data_dir=Path(config.data_dir) if config.data_dir else None),
+        **run_only,
+    )
+
+
+def transcript_writer(as_json: bool) -> Callable[[Entry], None]:
+    """Print each transcript entry as it happens: a readable line, or one JSON object per line."""
+
+    def write(entry: Entry) -> None:
+        print(json.dumps(entry.as_dict(), ensure_ascii=False) if as_json else entry.as_line(), flush=True)
+
+    return write
+
+
+def packs_folder(args: argparse.Namespace) -> Path:
+    """Where the user's own packs are looked up by id (`--packs-dir`, else the user data dir's)."""
+    from voiceguide.paths import user_packs_dir
+
+    return args.packs_dir if args.packs_dir is not None else user_packs_dir()
+
+
+def device_probe(direction: str, spec: str | int | None) -> str | None:
     """None when the device can be used, else a one-line reason."""
     from voiceguide.audio.devices import AudioUnavailable, DeviceError, find_device
 
@@ -59,18 +124,27 @@ def _device_probe(direction: str, spec: str | int | None) -> str | None:
     return None
 
 
-def _listener_factory(settings: RunSettings, language: str, vocabulary: Vocabulary) -> Callable[[], Listener]:
-    """The recognizer for this run (checked now, loaded when the run starts); its notice is printed once."""
+def listener_factory(settings: RunSettings, language: str, vocabulary: Vocabulary, *,
+                     idle: bool = False, notice: bool = True) -> Callable[[], Listener]:
+    """The recognizer for this run (checked now, loaded when the run starts); its notice is printed once.
+
+    `idle`: for `serve`'s waiting grammar, which decides at the end of an utterance, never early, so that
+    "start" is not taken before the "facial massage" that follows it.
+    """
+    import dataclasses
+
     from voiceguide.speech.recognizer import EngineUnavailable, RecognitionSettings, choose_engine, create_recognizer
 
     recognition = RecognitionSettings(engine=settings.engine, language=settings.language or language,
                                       model=settings.model)
+    if idle:
+        recognition = dataclasses.replace(recognition, early_seconds=0.0, stable_partials=1_000_000)
     try:
-        engine, _, notice = choose_engine(recognition)
+        engine, _, message = choose_engine(recognition)
     except EngineUnavailable as exc:
         raise UserError(str(exc)) from exc
-    if notice:
-        print(notice, file=sys.stderr)
+    if message and notice:
+        print(message, file=sys.stderr)
 
     def factory() -> Listener:
         recognizer, _ = create_recognizer(recognition, vocabulary)
@@ -81,61 +155,37 @@ def _listener_factory(settings: RunSettings, language: str, vocabulary: Vocabula
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Parse → settings → check → build → run."""
-    from voiceguide.app import RunSettings, Runner, plan_io
-    from voiceguide.cli.session import _open_pack, _open_store
-    from voiceguide.session.settings import SessionSettings
+    from voiceguide.app import Runner, plan_io
+    from voiceguide.cli.pack import open_pack
+    from voiceguide.cli.session import _open_store
     from voiceguide.packs.lint import pack_vocabulary
-    from voiceguide.voice.narrator import resolve_engine
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        raise UserError(str(exc)) from exc
-    config = config.with_overrides(pack=args.pack, input_device=args.input_device, output_device=args.output_device,
-                                   engine=args.engine, model=str(args.model) if args.model else None,
-                                   language=args.language, tts=args.tts, voice=args.voice, volume=args.volume,
-                                   tempo=args.tempo, data_dir=str(args.data_dir) if args.data_dir else None)
+    config = load_settings(args)
     if args.fast and args.input_wav is None:
         raise UsageError("--fast goes with --input-wav")
     if args.output_wav is not None and args.input_wav is None and not args.console:
         raise UsageError("--output-wav goes with --input-wav or --console (a live run plays to a speaker)")
-    if not 0.0 <= config.volume <= 1.0:
-        raise UsageError("--volume must be between 0 and 1")
-    if config.tempo is not None and not 0.5 <= config.tempo <= 2.0:
-        raise UsageError("--tempo must be between 0.5 and 2")
     if args.input_wav is not None and not args.input_wav.is_file():
         raise UserError(f"--input-wav: no such file: {args.input_wav}")
 
-    loaded = _open_pack(config.pack)
-    data_dir = Path(config.data_dir) if config.data_dir else None
-    settings = RunSettings(
-        input_device=config.input_device, output_device=config.output_device,
-        input_device_explicit=args.input_device is not None, output_device_explicit=args.output_device is not None,
-        input_wav=args.input_wav, output_wav=args.output_wav, fast=args.fast, console=args.console,
-        engine=config.engine, model=Path(config.model) if config.model else None, language=config.language,
-        tts=resolve_engine(config.tts, loaded.pack.pack.language, config.voice or loaded.pack.voice.name),
-        voice=config.voice, volume=config.volume,
-        cache_dir=args.cache_dir, json=args.json,
-        session=SessionSettings(tempo=config.tempo, hold_timeout=args.hold_seconds, data_dir=data_dir),
-    )
+    loaded = open_pack(config.pack, packs_folder(args))
+    settings = run_settings(config, args, loaded, input_wav=args.input_wav, output_wav=args.output_wav,
+                            fast=args.fast, console=args.console, hold_timeout=args.hold_seconds)
+    data_dir = settings.session.data_dir
     try:
-        plan = plan_io(settings, _device_probe)
+        plan = plan_io(settings, device_probe)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     for notice in plan.notices:
         print(notice, file=sys.stderr)
 
     vocabulary = pack_vocabulary(loaded.pack)
-    listener_factory = None
+    listen = None
     if plan.listen in ("mic", "wav"):
-        listener_factory = _listener_factory(settings, loaded.pack.pack.language, vocabulary)
-
-    def write(entry: object) -> None:
-        line = json.dumps(entry.as_dict(), ensure_ascii=False) if args.json else entry.as_line()  # type: ignore[attr-defined]
-        print(line, flush=True)
+        listen = listener_factory(settings, loaded.pack.pack.language, vocabulary)
 
     store = _open_store(data_dir)
-    runner = Runner(loaded, settings, plan, store, vocabulary, write, listener_factory)
+    runner = Runner(loaded, settings, plan, store, vocabulary, transcript_writer(args.json), listen)
     if plan.listen == "keyboard":
         print("Type a command and press Enter (help lists them; Ctrl-D ends).", file=sys.stderr)
     previous = signal.getsignal(signal.SIGTERM)
