@@ -75,6 +75,9 @@ class RunSettings:
     """Render cache for narration (None: the user cache dir)."""
     json: bool = False
     """Transcript as one JSON object per line."""
+    echo_cancel: bool = True
+    """With a real speaker and mic: take the speaker's own sound out of the mic (AEC3), so commands are heard
+    while it talks; without it they are heard only between sentences."""
     session: SessionSettings = field(default_factory=SessionSettings)
     """How the session paces itself, and where history goes."""
 
@@ -163,6 +166,7 @@ class Runner:
         self._guard_lock = threading.Lock()
         self._wanted: set[Command] | None = None
         self._source: Any = None
+        self._canceller: Any = None
         self._stopping = threading.Event()
         self.session = Session(loaded.pack, loaded.content_hash, self.clock, self._on_output,
                                settings.session, store, vocabulary)
@@ -276,12 +280,40 @@ class Runner:
         for heard in self._listener.feed(samples, start):
             self._heard(heard)
 
+    def _open_canceller(self) -> None:
+        """A real speaker and a real mic: the speaker's sound is taken out of the mic before recognition."""
+        if not (self.settings.echo_cancel and self.plan.listen == "mic" and self._listener is not None
+                and hasattr(self._sink, "tap")):
+            return
+        from voiceguide.audio.echo_cancel import EchoCanceller, EchoCancelUnavailable
+
+        try:
+            self._canceller = EchoCanceller()
+        except EchoCancelUnavailable as exc:  # said once; the echo guard still drops the speaker's own words
+            _LOGGER.warning("%s", exc)
+            self._write(Entry(self.clock.now(), "notice", str(exc)))
+            return
+        self._canceller.follow(self._sink.tap())
+        _LOGGER.info("echo cancellation on: the speaker's sound is taken out of the microphone")
+
+    def _clean(self, chunk: Any) -> Any:
+        """The chunk without the speaker's echo; if the canceller fails, raw audio from then on (logged)."""
+        if self._canceller is None:
+            return chunk
+        try:
+            return self._canceller.process_chunk(chunk)
+        except Exception:  # noqa: BLE001 - hearing with echo beats hearing nothing
+            _LOGGER.exception("echo cancellation failed; listening without it")
+            self._canceller = None
+            return chunk
+
     def _listen_mic(self) -> None:
         assert self._source is not None
         try:
             while not self._stopping.is_set():
                 chunk = self._source.read(timeout=0.2)
                 if chunk is not None:
+                    chunk = self._clean(chunk)
                     self._listen(chunk.samples, chunk.start)
         except Exception:  # the session must hear about it rather than go deaf silently
             _LOGGER.exception("listening failed")
@@ -310,6 +342,7 @@ class Runner:
                     wav=self.settings.input_wav if self.plan.listen == "wav" else None,
                     fast=self.settings.fast,
                     on_status=lambda status: self._device_status("microphone", status),
+                    **({"clock": self.clock.now} if self.plan.listen == "mic" else {}),  # the speaker's timeline
                 )
                 self._guard = EchoGuard(self.vocabulary)
                 if self._listener_factory is not None:
@@ -317,6 +350,7 @@ class Runner:
                     self._listener.set_commands(self.session.expected_commands())
                     self._write(Entry(self.clock.now(), "listening", str(getattr(self._listener, "engine", ""))))
             self._open_output()
+            self._open_canceller()
             if self.plan.listen == "wav":
                 self._run_wav()
                 return

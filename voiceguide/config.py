@@ -34,6 +34,7 @@ class _ConfigModel(BaseModel):
     tts: Literal["auto", "pyttsx3", "piper"] = "auto"
     voice: str | None = None
     data_dir: str | None = None
+    echo_cancel: bool = True
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class Config:
     """Narration voice name (None: the pack's)."""
     data_dir: str | None = None
     """Where history and checkpoints go (None: the user data dir)."""
+    echo_cancel: bool = True
+    """Take the speaker's own sound out of the microphone (needs the livekit wheel), so commands are heard mid-sentence."""
 
     def with_overrides(self, **flags: Any) -> Config:
         """A copy where each flag that was given (not None) replaces the config value."""

@@ -11,6 +11,7 @@ import queue
 import threading
 import time
 import wave
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from voiceguide.audio.clip import AudioFileError, Clip, to_int16
 from voiceguide.audio.devices import DeviceError, DeviceStatus, find_device, import_sounddevice, open_stream, native_noise_filtered, supported_rate
 from voiceguide.audio.mixer import Mixer, NowPlaying, Playback
 
-__all__ = ["AudioSink", "Listener", "Player", "PlayerSettings", "WavSink", "NowPlaying", "Playback"]
+__all__ = ["AudioSink", "Listener", "Player", "PlayerSettings", "RenderTap", "WavSink", "NowPlaying", "Playback"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -113,6 +114,34 @@ class _Notifier:
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout=2)
+
+
+class RenderTap:
+    """What the speaker actually played, block by block, for the echo canceller; the audio callback never waits on it.
+
+    A bounded deque (appends and pops are atomic): when nobody drains it, the oldest blocks go (counted).
+    """
+
+    def __init__(self, sample_rate: int, max_blocks: int) -> None:
+        self.sample_rate = sample_rate
+        self._blocks: deque[tuple[np.ndarray, float | None]] = deque(maxlen=max(1, max_blocks))
+        self.dropped = 0
+        """Blocks pushed out unread."""
+
+    def put(self, block: np.ndarray, at: float | None) -> None:
+        """From the audio callback: one block as written (mono, after volume); `at`: clock time of its first sample."""
+        if len(self._blocks) == self._blocks.maxlen:
+            self.dropped += 1
+        self._blocks.append((block, at))
+
+    def drain(self) -> list[tuple[np.ndarray, float | None]]:
+        """Every block put since the last call, oldest first."""
+        out = []
+        while True:
+            try:
+                out.append(self._blocks.popleft())
+            except IndexError:
+                return out
 
 
 class _MixerControls:
@@ -241,6 +270,7 @@ class Player(_MixerControls):
         self._lost = False
         self._last_callback = time.monotonic()
         self._stream: Any = None
+        self._taps: list[RenderTap] = []
         try:
             self._open()
         except DeviceError:
@@ -347,8 +377,11 @@ class Player(_MixerControls):
             delay = float(time_info.outputBufferDacTime - time_info.currentTime)  # type: ignore[attr-defined]
             if not 0.0 <= delay < 1.0:
                 delay = self.latency
-            samples, notices = self._mixer.render(frames, self._clock() + delay)
+            at = self._clock() + delay
+            samples, notices = self._mixer.render(frames, at)
             outdata[:] = samples[:, None]  # the mono mix on every channel
+            for tap in self._taps:
+                tap.put(samples, at)
             for notice in notices:
                 self._notifier.send(notice)
             if not self._mixer.busy:
@@ -363,6 +396,12 @@ class Player(_MixerControls):
         if not item.done.is_set():
             self._idle.clear()
         return item
+
+    def tap(self, seconds: float = 2.0) -> RenderTap:
+        """A new render tap: every block written to the device from now on (the echo canceller's reference)."""
+        tap = RenderTap(self.sample_rate, int(seconds / self.settings.block_seconds) + 1)
+        self._taps = [*self._taps, tap]  # the callback iterates the old list or the new one, never a changing one
+        return tap
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until everything queued has played (or was stopped); False on timeout."""

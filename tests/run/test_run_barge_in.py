@@ -1,0 +1,99 @@
+"""Barge-in through real devices: the virtual mic hears the virtual speaker (as in one small box), and a
+person's "pause" said in the middle of a narration sentence is heard and acted on while the sentence plays.
+Narration alone, heard back through the mic, commands nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from processes import Running, spoken
+
+pytest.importorskip("livekit.rtc", reason="echo cancellation needs the livekit wheel")
+
+
+def _pactl(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(["pactl", *args], env={**os.environ, **env}, capture_output=True, text=True,
+                          check=True, timeout=30).stdout.strip()
+
+
+@pytest.fixture
+def mic_hears_speaker(virtual_audio: Any) -> Iterator[None]:
+    """A loopback from the speaker's monitor into the mic's feed, 6 dB down, ~30 ms late."""
+    env = virtual_audio.env
+    module = _pactl(env, "load-module", "module-loopback", "source=speaker.monitor", "sink=vmic_sink",
+                    "latency_msec=30", "source_dont_move=true", "sink_dont_move=true")
+    try:
+        for line in _pactl(env, "list", "short", "sink-inputs").splitlines():
+            fields = line.split("\t")
+            if len(fields) > 2 and fields[2] == module:
+                _pactl(env, "set-sink-input-volume", fields[0], "-6dB")
+        time.sleep(0.5)
+        yield
+    finally:
+        _pactl(env, "unload-module", module)
+
+
+def _run(virtual_audio: Any, tmp_path: Path) -> Running:
+    return Running(virtual_audio, "run", "--input-device", "vmic", "--output-device", "vspeaker", "--tts", "pyttsx3",
+                   "--data-dir", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "cache"), "--json")
+
+
+def _long_say(event: dict[str, Any]) -> bool:
+    """A narration sentence long enough to speak into its middle."""
+    return event["type"] == "say" and len(event["text"].split()) >= 10
+
+
+@pytest.mark.xfail(reason="AEC3's suppressor eats the onset of a word said over narration: 0-1 of 3 mid-sentence "
+                          "pauses heard on the virtual devices (issue 4, echo guard)", strict=False)
+def test_pause_said_mid_sentence_is_heard_while_it_plays(virtual_audio: Any, mic_hears_speaker: None,
+                                                         capture: Any, tmp_path: Path) -> None:
+    import sounddevice as sd
+
+    audio, rate = spoken("pause", tmp_path)
+    run = _run(virtual_audio, tmp_path)
+    said: list[tuple[float, float]] = []
+    with run as transcript, capture("vspeaker_mon") as speaker:
+        transcript.wait_for(lambda e: e["type"] == "listening", timeout=60)
+        heard = None
+        for attempt in range(3):  # like a person, say it again when nothing happens
+            transcript.wait_for(_long_say, timeout=60)
+            time.sleep(1.0)  # into the sentence
+            start = time.monotonic()
+            sd.play(audio, rate, device="vmic_feed", blocking=True)
+            said.append((start, time.monotonic()))
+            try:
+                heard = transcript.wait_for(lambda e: e["type"] == "command" and e["command"] == "pause", 4.0)
+                break
+            except AssertionError:
+                continue
+        assert heard is not None, f"'pause' said mid-sentence {len(said)} times, never heard: {transcript.events}"
+        start, end = said[-1]
+        # the word was said over narration: the speaker was talking all the while
+        assert speaker.rms_between(start + 0.3, end - 0.3) > 0.005, "no narration under the spoken word"
+        transcript.wait_for(lambda e: e["type"] == "state" and e["state"] == "paused", timeout=10)
+    assert run.returncode == 0, run.errors
+    assert not [e for e in transcript.events if e["type"] == "notice"]  # no 'echo cancellation unavailable'
+    acted = [(e["command"], e["source"]) for e in transcript.events if e["type"] == "command" and e["acted"]]
+    assert acted == [("pause", "voice")]
+    print(f"heard on attempt {len(said)} of 3")
+
+
+def test_narration_heard_back_commands_nothing(virtual_audio: Any, mic_hears_speaker: None, capture: Any,
+                                               tmp_path: Path) -> None:
+    run = _run(virtual_audio, tmp_path)
+    with run as transcript, capture("vspeaker_mon") as speaker:
+        transcript.wait_for(lambda e: e["type"] == "listening", timeout=60)
+        transcript.wait_for(lambda e: e["type"] == "say", timeout=60)
+        time.sleep(20.0)
+        assert speaker.rms_between(time.monotonic() - 20.0, time.monotonic()) > 0.005, "no narration played"
+    assert run.returncode == 0, run.errors
+    commands = [e for e in transcript.events if e["type"] == "command"]
+    says = [e for e in transcript.events if e["type"] == "say"]
+    assert len(says) >= 3  # a real stretch of narration went by
+    assert commands == [], commands
