@@ -45,6 +45,21 @@ def test_grammar_swaps_per_state_without_reloading(ko_model):
     assert [h.command for h in decode(rec, said)] == [Command.RESUME]
 
 
+def test_the_allowed_commands_change_mid_utterance_without_harm(ko_model):
+    """The session narrows the commands at every state change, while audio flows: vosk must not be re-grammared
+    then (SetGrammar on a recognizer that has had audio aborts the process)."""
+    vocab = builtin_vocabulary("ko")
+    rec = VoskRecognizer(ko_model, vocab, [Command.YES, Command.NO], RecognitionSettings(min_confidence_no_unk=0.5))
+    said = np.concatenate([silence(0.5), espeak("계속", "ko+f3"), silence(1.0)])
+    heard = []
+    for i in range(0, len(said), 320):  # 20 ms chunks, as from a microphone
+        heard += rec.feed(said[i : i + 320], i / 16000)
+        if i == 16000 * 6 // 10 // 320 * 320:  # inside the word
+            rec.set_commands([Command.RESUME, Command.PAUSE])
+    heard += rec.flush()
+    assert [h.command for h in heard] == [Command.RESUME]
+
+
 def test_a_korean_sentence_is_not_a_command(ko_model):
     rec = VoskRecognizer(ko_model, builtin_vocabulary("ko"))
     talk = espeak("오늘은 날씨가 정말 좋아서 공원에 산책을 갔어요", "ko+f3")

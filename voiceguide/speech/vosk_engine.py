@@ -1,8 +1,11 @@
 """The primary engine: a vosk `KaldiRecognizer` restricted to the allowed command phrases.
 
 Other speech is rejected by `[unk]` in the grammar when the model has that word, otherwise (e.g. the Korean
-model) by word confidence alone; commands that are not allowed right now stay in the grammar as rivals so
-they are not misheard as allowed ones. A grammar-restricted vosk decoder rarely reaches its own endpoint
+model) by word confidence alone. The grammar holds every command phrase, allowed or not: one not allowed in
+the current state stays in as a rival so it is not misheard as an allowed one, and is dropped here. So the
+grammar is set once, before any audio: vosk aborts the whole process (KaldiFatalError, "Can't add speaker
+model to already running recognizer") when SetGrammar is called on a recognizer that has had audio, and
+narrowing per state needs no new grammar anyway. A grammar-restricted vosk decoder rarely reaches its own endpoint
 (its silence rules need silence in the grammar), so the segmenter (`vad.py`) ends each utterance; with
 `[unk]` a one-word command acts on a stable partial result before that.
 """
@@ -95,6 +98,7 @@ class VoskRecognizer:
         self._fed_total = 0
         """Samples vosk has had since it was made: its word times count from there, through Reset()."""
         self._base = 0
+        self._rec.SetGrammar(json.dumps(self.grammar(), ensure_ascii=False))  # once: see the module docstring
         self.set_commands(commands if commands is not None else vocabulary.phrases)
         self.reset()
 
@@ -104,15 +108,12 @@ class VoskRecognizer:
         return self._model.has_unk
 
     def grammar(self) -> list[str]:
-        """The phrases the decoder may output right now."""
-        allowed = [p for p, c in self._phrases.items() if c in self._allowed]
-        rivals = [p for p, c in self._phrases.items() if c not in self._allowed]
-        return [*allowed, *rivals, *([UNK] if self._model.has_unk else [])]
+        """The phrases the decoder may output: every command's (the allowed ones are picked out after)."""
+        return [*self._phrases, *([UNK] if self._model.has_unk else [])]
 
     def set_commands(self, commands: Iterable[Command]) -> None:
-        """Swap the grammar (the model stays loaded); takes effect at the next utterance."""
+        """The commands that count from now on (any thread that feeds; safe mid-utterance)."""
         self._allowed = frozenset(commands)
-        self._rec.SetGrammar(json.dumps(self.grammar(), ensure_ascii=False))
 
     def reset(self) -> None:
         """Forget pending audio and restart the stream clock at 0."""
