@@ -97,3 +97,21 @@ def test_narration_heard_back_commands_nothing(virtual_audio: Any, mic_hears_spe
     says = [e for e in transcript.events if e["type"] == "say"]
     assert len(says) >= 3  # a real stretch of narration went by
     assert commands == [], commands
+
+
+@pytest.mark.parametrize(("argv", "config_text", "expected"), [
+    ([], "", True),
+    (["--no-echo-cancel"], "", False),
+    ([], "echo_cancel = false\n", False),
+])
+def test_echo_cancel_is_on_unless_turned_off(argv: list[str], config_text: str, expected: bool,
+                                             tmp_path: Path) -> None:
+    from voiceguide.cli import build_parser
+    from voiceguide.cli.run import load_settings, run_settings
+    from voiceguide.packs.loader import load_pack
+
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(config_text, encoding="utf-8")
+    args = build_parser().parse_args(["run", "--config", str(config_file), *argv])
+    config = load_settings(args)
+    assert run_settings(config, args, load_pack("facial-massage")).echo_cancel is expected

@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     p.add_argument("--console", action="store_true", help="type commands and read the narration")
     p.add_argument("--hold-seconds", type=float, default=None,
                    help="release a preparation step after this long without 'next' (default: wait)")
+    p.add_argument("--no-echo-cancel", dest="echo_cancel", action="store_false", help="keep the speaker's own sound in the mic (commands then heard only between sentences)")
     p.set_defaults(handler=cmd_run)
 
 
@@ -91,6 +92,7 @@ def run_settings(config: Config, args: argparse.Namespace, loaded: LoadedPack, *
         engine=config.engine, model=Path(config.model) if config.model else None, language=config.language,
         tts=resolve_engine(config.tts, loaded.pack.pack.language, config.voice or loaded.pack.voice.name),
         voice=config.voice, volume=config.volume, cache_dir=args.cache_dir, json=args.json,
+        echo_cancel=config.echo_cancel and getattr(args, "echo_cancel", True),
         session=SessionSettings(tempo=config.tempo, hold_timeout=hold_timeout,
                                 data_dir=Path(config.data_dir) if config.data_dir else None),
         **run_only,
