@@ -282,6 +282,34 @@ except ConfigError as exc:
     fi
 fi
 
+# ---- 6b. the default pack's narration, rendered once: a Pi never synthesizes on the hot path ------------
+# Into $CACHE/voice, where the service looks (XDG_CACHE_HOME=/var/cache in the unit). Skipped when this
+# program already rendered this pack with this engine and voice (the stamp says so);
+# the cache is safe to delete: the next install renders it again, and the service renders what it lacks.
+render_stamp=$CACHE/.prerendered
+if [ "$DRY" = 1 ]; then
+    say "would render the default pack's narration into $CACHE (unless it is already)"
+elif ! render_for=$("$VENV/bin/python" -c 'import sys; from pathlib import Path
+from voiceguide.config import load_config
+c = load_config(Path(sys.argv[1]))
+print(c.pack); print(c.tts); print(c.voice or "")' "$CONF" 2>/dev/null); then
+    say "not rendering the default pack's narration: the config file has a problem (see above)"
+else
+    pack=$(echo "$render_for" | head -n 1)
+    render_want=$(printf '%s\n%s\n' "$want" "$render_for" | sha256sum | cut -d' ' -f1)
+    if [ -f "$render_stamp" ] && [ "$(cat "$render_stamp")" = "$render_want" ]; then
+        say "ok: the narration of '$pack' is rendered"
+    elif render_out=$("$VENV/bin/voiceguide" pack --packs-dir "$DATA/packs" render "$pack" --config "$CONF" \
+                      --cache-dir "$CACHE/voice" 2>&1); then
+        echo "$render_want" > "$render_stamp"
+        system chown -R "$SVC_USER:$SVC_USER" "${CACHE#"$ROOT"}"
+        changed "rendered the narration of '$pack' into $CACHE/voice: $(echo "$render_out" | tail -n 1)"
+    else
+        say "could not render the narration of '$pack' ($(echo "$render_out" | tail -n 1 | sed 's/^voiceguide: //'));"
+        say "the service renders each sentence the first time it is needed instead"
+    fi
+fi
+
 # ---- 7. the systemd service --------------------------------------------------------------------------
 unit_new=$stage/.unit
 render_unit > "$unit_new"

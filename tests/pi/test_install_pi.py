@@ -84,10 +84,14 @@ def test_install_twice_then_uninstall_keeps_history(tmp_path: Path) -> None:
     assert "XDG_CONFIG_HOME=/etc" in wrapper and os.access(opt / "bin" / "voiceguide", os.X_OK)
     for d in ("var/lib/voiceguide", "var/cache/voiceguide"):
         assert (root / d).is_dir()
+    cache = root / "var" / "cache" / "voiceguide"
+    assert "rendered the narration of 'facial-massage'" in first.stdout, first.stdout
+    assert len(list(cache.rglob("*.wav"))) > 30 and (cache / ".prerendered").is_file()
 
     before = _snapshot(root)
     second = _run("--root", str(root), *OFFLINE)
     assert "nothing changed" in second.stdout
+    assert "ok: the narration of 'facial-massage' is rendered" in second.stdout
     assert "would run: systemctl" not in second.stdout  # no restart when nothing changed
     assert _snapshot(root) == before
 
@@ -96,6 +100,13 @@ def test_install_twice_then_uninstall_keeps_history(tmp_path: Path) -> None:
     history.write_bytes(b"SQLite format 3\x00 the owner's history")
     third = _run("--root", str(root), *OFFLINE)
     assert "nothing changed" in third.stdout and load_config(config).volume == 0.5  # edits are never overwritten
+
+    # what the service will say is all in the cache already: rendering the pack again synthesizes nothing
+    # (with the cache folder the service's XDG_CACHE_HOME gives, not one named here)
+    again = subprocess.run([str(opt / "venv" / "bin" / "voiceguide"), "pack", "render", "facial-massage",
+                            "--config", str(config)], capture_output=True, text=True, timeout=120, check=True,
+                           env={**os.environ, "XDG_CACHE_HOME": str(root / "var" / "cache")})
+    assert " 0 synthesized now" in again.stdout, again.stdout
 
     with _model_server(tmp_path) as (url, sha):
         fetched = _run("--root", str(root), "--model-url", url, "--model-sha256", sha)
