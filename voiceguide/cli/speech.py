@@ -118,7 +118,7 @@ def _listen_live(recognizer, args: argparse.Namespace) -> int:  # noqa: ANN001 -
         while True:
             chunk = source.read(timeout=0.5)
             if chunk is None:
-                if source.ended():
+                if source.ended:
                     break
                 continue
             if meter_shown:
