@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
