@@ -94,6 +94,15 @@ def _korean_pack(folder: Path) -> Path:
     return folder
 
 
+def _prerendered(pack: str) -> set[str]:
+    """The sentences `voiceguide pack render` puts in the cache for this pack (at its tempo)."""
+    sys.path.insert(0, str(ROOT))
+    from voiceguide.cli.pack import open_pack
+    from voiceguide.voice.render import pack_sentences
+
+    return {sentence.text for sentence in pack_sentences(open_pack(pack, None).pack)}
+
+
 def _show(cmd: list[str], tmp: Path) -> str:
     """The command as a person would type it (paths in the temp dir shortened)."""
     words = ["voiceguide", *cmd[len(VOICEGUIDE):]]
@@ -201,6 +210,7 @@ def run_once(engine: str, pack: str, wav: Path, cache: Path, tmp: Path, audio_s:
         "median_pss_tree_listening_mb": statistics.median(x["pss_tree"] for x in samples if x["listening"]),
         "max_processes": max((s["processes"] for s in samples), default=1),
         "commands": [e.get("command") for e in events if e.get("type") == "command"],
+        "said": [str(e.get("text")) for e in events if e.get("type") == "say"],
         "heard": sum(1 for e in events if e.get("type") == "heard"),
     }
 
@@ -238,6 +248,7 @@ def measure(args: argparse.Namespace, argv: list[str] | None) -> dict[str, objec
             for kind in args.inputs.split(","):
                 wav = _write_wav(tmp / f"{kind}-{spec['language']}.wav", inputs[kind])
                 result = run_once(engine, packs[engine], wav, cache, tmp, args.seconds, args.tts, extra[engine])
+                result["not_prerendered"] = sorted(set(result["said"]) - _prerendered(packs[engine]))
                 runs.append({"engine": engine, "input": kind, **result})
                 print(f"{engine} {kind}: {runs[-1]}", file=sys.stderr)
         if args.render_piper:
@@ -281,6 +292,12 @@ def markdown(r: dict) -> str:
                        "CPU while listening (of one core)", "goal", "met?", "peak RSS", "goal", "met?",
                        "tree PSS, median / peak", "commands acted on"], rows)
     lines += ["", "```"] + [x["command"] for x in runs] + ["```", ""]
+    extra = [x for x in runs if x.get("not_prerendered")]
+    if extra:
+        lines += ["Said during the run but not pre-rendered by `pack render` (synthesized on demand, so the narration "
+                  "engine was loaded while listening — with Piper that alone can push the peak RSS past the goal):", ""]
+        lines += [f"- {x['engine']}, {x['input']}: " + "; ".join(f"\"{t}\"" for t in x["not_prerendered"]) for x in extra]
+        lines += [""]
     rrows = [[f"`pack render` {x['engine'] + ' pack' if x['engine'] else 'facial-massage'}, --tts {x['tts']}",
               f"{x['cpu_s']:.1f} s", f"{x['wall_s']:.1f} s", f"{x['speech_s']:.0f} s",
               f"{x['rtf_cpu']:.3f}" if x["rtf_cpu"] is not None else None, f"{x['peak_rss_mb']:.0f} MB"] for x in renders]
