@@ -6,37 +6,17 @@ place it starts the session just as "start" does."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from processes import ROOT, Transcript, spoken
+from processes import Running, spoken
 
 
-def _serve(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "voiceguide", "serve", *args], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-
-
-def _end(proc: subprocess.Popen[str], transcript: Transcript) -> str:
-    """SIGTERM, wait, and return stderr."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=20)
-    transcript.join()
-    assert proc.stdout is not None and proc.stderr is not None
-    errors = proc.stderr.read()
-    proc.stdout.close()
-    proc.stderr.close()
-    return errors
+def _serve(virtual_audio: Any, *args: str) -> Running:
+    return Running(virtual_audio, "serve", *args)
 
 
 def test_serve_waits_silently_then_a_spoken_resume_starts_a_session(
@@ -44,46 +24,38 @@ def test_serve_waits_silently_then_a_spoken_resume_starts_a_session(
     import sounddevice as sd
 
     resume = spoken("resume", tmp_path)
-    env = {**os.environ, **virtual_audio.env}
-    proc = _serve(["--input-device", "vmic", "--output-device", "vspeaker", "--data-dir", str(tmp_path / "data"),
-                   "--cache-dir", str(tmp_path / "cache"), "--json"], env)
-    transcript = Transcript(proc)
-    try:
-        with capture("vspeaker_mon") as speaker:
-            idle = transcript.wait_for(lambda e: e["type"] == "idle", timeout=60)
-            assert "start" in idle["text"] and "resume" in idle["text"]
-            time.sleep(3.0)  # idle: nothing is said and the speaker is silent
-            now = time.monotonic()
-            assert speaker.rms_between(now - 2.5, now) < 0.003, "the speaker talks while idle"
-            assert not [e for e in transcript.events if e["type"] in ("say", "state")]
-            sd.play(resume[0], resume[1], device="vmic_feed", blocking=True)
-            heard = transcript.wait_for(lambda e: e["type"] == "heard", timeout=20)
-            assert heard["command"] == "resume"
-            transcript.wait_for(lambda e: e["type"] == "say", timeout=60)
-            time.sleep(2.0)
-            now = time.monotonic()
-            assert speaker.rms_between(now - 1.5, now) > 0.005, "no narration after the spoken command"
-            assert proc.poll() is None
-    finally:
-        errors = _end(proc, transcript)
-    assert proc.returncode == 0, errors
-    assert "Traceback" not in errors
+    devices = ["--input-device", "vmic", "--output-device", "vspeaker", "--data-dir", str(tmp_path / "data"),
+               "--cache-dir", str(tmp_path / "cache"), "--json"]
+    run = _serve(virtual_audio, *devices)
+    with run as transcript, capture("vspeaker_mon") as speaker:
+        idle = transcript.wait_for(lambda e: e["type"] == "idle", timeout=60)
+        assert "start" in idle["text"] and "resume" in idle["text"]
+        time.sleep(3.0)  # idle: nothing is said and the speaker is silent
+        now = time.monotonic()
+        assert speaker.rms_between(now - 2.5, now) < 0.003, "the speaker talks while idle"
+        assert not [e for e in transcript.events if e["type"] in ("say", "state")]
+        sd.play(resume[0], resume[1], device="vmic_feed", blocking=True)
+        heard = transcript.wait_for(lambda e: e["type"] == "heard", timeout=20)
+        assert heard["command"] == "resume"
+        transcript.wait_for(lambda e: e["type"] == "say", timeout=60)
+        time.sleep(2.0)
+        now = time.monotonic()
+        assert speaker.rms_between(now - 1.5, now) > 0.005, "no narration after the spoken command"
+        assert run.proc.poll() is None
+    assert run.returncode == 0, run.errors
+    assert "Traceback" not in run.errors
     states = [e["state"] for e in transcript.events if e["type"] == "state"]
     assert states[0] == "intro"
 
     # the place was kept; serve again: "resume" said while idle also answers the session's offer of that place
-    proc = _serve(["--input-device", "vmic", "--output-device", "vspeaker", "--data-dir", str(tmp_path / "data"),
-                   "--cache-dir", str(tmp_path / "cache"), "--json"], env)
-    transcript = Transcript(proc)
-    try:
+    run = _serve(virtual_audio, *devices)
+    with run as transcript:
         transcript.wait_for(lambda e: e["type"] == "idle", timeout=60)
         sd.play(resume[0], resume[1], device="vmic_feed", blocking=True)
         transcript.wait_for(lambda e: e["type"] == "heard", timeout=20)
         transcript.wait_for(lambda e: e["type"] == "command" and e["command"] == "resume", timeout=30)
         transcript.wait_for(lambda e: e["type"] == "say" and e.get("kind") != "hint", timeout=30)
-    finally:
-        errors = _end(proc, transcript)
-    assert proc.returncode == 0, errors
+    assert run.returncode == 0, run.errors
     states = [e["state"] for e in transcript.events if e["type"] == "state"]
     assert states[0] == "offer" and states[1] not in ("offer", "idle", "stopped", "finished"), states
     commands = [(e["command"], e["acted"], e["source"]) for e in transcript.events if e["type"] == "command"]
@@ -92,18 +64,14 @@ def test_serve_waits_silently_then_a_spoken_resume_starts_a_session(
 
 def test_serve_waits_for_a_missing_microphone_and_ends_on_sigterm(virtual_audio: Any, tmp_path: Path) -> None:
     """A named microphone that is not there: a log line, retries, no exit; SIGTERM still ends it with 0."""
-    env = {**os.environ, **virtual_audio.env}
-    proc = _serve(["--input-device", "no-such-mic", "--output-device", "vspeaker", "--retry-seconds", "0.5",
-                   "--data-dir", str(tmp_path / "data"), "--json"], env)
-    transcript = Transcript(proc)
-    try:
+    run = _serve(virtual_audio, "--input-device", "no-such-mic", "--output-device", "vspeaker", "--retry-seconds",
+                 "0.5", "--data-dir", str(tmp_path / "data"), "--json")
+    with run as transcript:
         transcript.wait_for(lambda e: e["type"] == "device" and "microphone missing" in e["text"], timeout=60)
         transcript.wait_for(lambda e: e["type"] == "device" and "microphone missing" in e["text"], timeout=10)
-        assert proc.poll() is None  # still waiting
-    finally:
-        errors = _end(proc, transcript)
-    assert proc.returncode == 0, errors
-    assert "no-such-mic" in errors and "trying again" in errors and "Traceback" not in errors
+        assert run.proc.poll() is None  # still waiting
+    assert run.returncode == 0, run.errors
+    assert "no-such-mic" in run.errors and "trying again" in run.errors and "Traceback" not in run.errors
 
 
 def test_a_bad_config_file_exits_78_naming_the_key(tmp_path: Path) -> None:

@@ -159,3 +159,17 @@ def test_help_is_said_aloud_and_the_speaker_is_closed_again(
         assert not [e for e in transcript.events if e["type"] in ("session", "state")]  # still waiting
         assert run.proc.poll() is None
     assert run.returncode == 0, run.errors
+
+
+def test_once_ends_serve_after_one_session(virtual_audio: Any, tmp_path: Path, packs: Path) -> None:
+    """`serve --once` (scripts, tests): one session to its end, then exit 0 without waiting again."""
+    run = Running(virtual_audio, "serve", "tiny", "--once", "--packs-dir", str(packs), "--input-device", "vmic",
+                  "--output-device", "vspeaker", "--tts", "pyttsx3", "--data-dir", str(tmp_path / "data"),
+                  "--cache-dir", str(tmp_path / "cache"), "--json")
+    with _explained(run), run as transcript:
+        transcript.wait_for(lambda e: e["type"] == "idle", timeout=60)
+        _say("start", tmp_path, transcript, lambda e: e["type"] == "heard")
+        transcript.wait_for(lambda e: e["type"] == "state" and e["state"] == "finished", timeout=60)
+        assert run.proc.wait(timeout=30) == 0  # by itself, no SIGTERM
+    assert [e["text"] for e in transcript.events if e["type"] == "idle"] == [
+        "waiting for: help, resume, start", "stopped"]
