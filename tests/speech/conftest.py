@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from voiceguide.speech.commands import builtin_vocabulary  # noqa: E402
+from voiceguide.speech.commands import builtin_vocabulary
 
 
 @pytest.fixture(scope="session")

@@ -45,22 +45,40 @@ def test_synthesized_commands_in_three_voices_and_two_speeds(sphinx, en_vocabula
     assert wrong / n <= 0.06, (wrong, n)
 
 
+def _held_out():
+    """Clips of the speakers never used for tuning or for the shipped MLLR transform (scripts/adapt_sphinx.py)."""
+    return [c for c in corpus_clips() if c.split == "test"]
+
+
 def test_human_clips_clean(sphinx):
-    accept, reject = _rates(sphinx, corpus_clips())
-    # measured on all 370 clips: 75.6% accepted right, 95.2% rejected (acceptance short of the 90% target)
-    assert accept >= 0.73, accept
-    assert reject >= 0.93, reject
+    accept, reject = _rates(sphinx, _held_out())
+    # measured on the held-out speakers: 81.5% accepted right (66/81), 96.7% rejected (87/90);
+    # before the MLLR transform 79.0% / 95.6% (the 90% acceptance target is not reached yet)
+    assert accept >= 0.80, accept
+    assert reject >= 0.95, reject
 
 
 @pytest.mark.parametrize("snr", [20, 10, 5])
 def test_human_clips_over_running_water(sphinx, snr):
     noise = read16(CORPUS / "noise" / "running_tap.wav")
-    held_out = [c for c in corpus_clips() if c.split == "test"]  # speakers not used for tuning; half the time
-    accept, reject = _rates(sphinx, held_out, noise, snr)
-    # measured on the held-out speakers: 20 dB 63.0%/93.3%, 10 dB 44.4%/93.3%, 5 dB 21.0%/94.4%
-    floors = {20: (0.60, 0.91), 10: (0.41, 0.91), 5: (0.18, 0.92)}[snr]
+    accept, reject = _rates(sphinx, _held_out(), noise, snr)
+    # measured on the held-out speakers: 20 dB 72.8%/96.7%, 10 dB 53.1%/91.1%, 5 dB 33.3%/93.3%
+    # (before the MLLR transform: 63.0%/93.3%, 44.4%/93.3%, 21.0%/94.4%)
+    floors = {20: (0.71, 0.95), 10: (0.51, 0.90), 5: (0.32, 0.92)}[snr]
     assert accept >= floors[0], (snr, accept)
     assert reject >= floors[1], (snr, reject)
+
+
+def test_rnnoise_front_end_hears_more_under_a_loud_tap(en_vocabulary):
+    from voiceguide.speech.recognizer import RecognitionSettings
+    from voiceguide.speech.sphinx import SphinxRecognizer
+
+    rec = SphinxRecognizer(en_vocabulary, settings=RecognitionSettings(denoise=True))
+    noise = read16(CORPUS / "noise" / "running_tap.wav")
+    accept, reject = _rates(rec, _held_out(), noise, 5)
+    # measured on the held-out speakers at 5 dB: 50.6%/92.2% (33.3%/93.3% without it; clean it costs: 75.3%/93.3%)
+    assert accept >= 0.49, accept
+    assert reject >= 0.91, reject
 
 
 def test_narrowed_grammar_does_not_turn_other_commands_into_allowed_ones(en_vocabulary):

