@@ -11,7 +11,7 @@ from voiceguide.events import Cue, Say, Silence, StateChanged, Volume
 from voiceguide.packs.schema import Pack, sentences
 from voiceguide.session.clock import Clock, Timer
 from voiceguide.session.machine import State, build_machine
-from voiceguide.session.narration import group_script, step_script, stroke_text, where_text
+from voiceguide.session.narration import Hints, group_script, step_script, stroke_text, where_text
 from voiceguide.session.position import Position, back_target, next_group, resume_target
 from voiceguide.session.settings import SessionSettings
 from voiceguide.speech.commands import Command, Vocabulary
@@ -50,6 +50,7 @@ class Conductor:
         self.clock = clock
         self.sink = sink
         self.vocabulary = vocabulary
+        self.hints = Hints(vocabulary)
         self.store = store
         self.pos = Position(0)
         self.tempo = settings.tempo if settings.tempo is not None else pack.voice.tempo
@@ -261,14 +262,7 @@ class Conductor:
 
     def make_offer(self) -> None:
         """Say where the saved place is, and how to continue or begin again."""
-        target = self._checkpoint_target()
-        if target.step >= len(self.pack.steps):
-            where = "just before the closing"
-        else:
-            where = f"step {target.step + 1}, {self.pack.steps[target.step].title}"
-        phrase = self._phrase
-        self._say(f"You stopped at {where}. Say {phrase(Command.RESUME)} to continue, "
-                  f"or {phrase(Command.START)} to begin again.", kind="hint")
+        self._say(self.hints.offer(self.pack, self._checkpoint_target().step), kind="hint")
 
     def _begin(self, resumed_from: int | None) -> None:
         if self.store is not None:
@@ -379,7 +373,7 @@ class Conductor:
 
     def hint_at_start(self) -> None:
         """'back' with nothing before."""
-        self._say("This is the first step." if self.state is not State.INTRO else "This is the beginning.",
+        self._say(self.hints.first_step if self.state is not State.INTRO else self.hints.beginning,
                   kind="hint")
 
     # ---- strokes, holds, rests ----------------------------------------------------------------------
@@ -404,7 +398,7 @@ class Conductor:
 
     def start_hold(self) -> None:
         """Wait for the person (telling them how to go on); in simulations a hold is released after a while."""
-        self._say(f"When you have finished, say {self._phrase(Command.READY)}.", kind="hint")
+        self._say(self.hints.hold, kind="hint")
         self._reminders = 0
         release = self.settings.hold_timeout
         if release is None and self.settings.release_holds:
@@ -417,7 +411,7 @@ class Conductor:
     def remind_hold(self) -> None:
         """A hold that has been quiet for long: the person may have missed how to go on, or been misheard."""
         self._reminders += 1
-        self._say(f"Take your time. When you have finished, say {self._phrase(Command.READY)}.", kind="hint")
+        self._say(self.hints.remind, kind="hint")
         if self._reminders < self.settings.hold_reminders and self.settings.hold_reminder is not None:
             self._schedule(self.settings.hold_reminder, "remind")
 
@@ -442,7 +436,7 @@ class Conductor:
 
     def say_paused(self) -> None:
         """Tell the person how to go on."""
-        self._say(f"Paused. Say {self._phrase(Command.RESUME)} to carry on.", kind="hint")
+        self._say(self.hints.paused, kind="hint")
 
     def thaw(self) -> None:
         """Continue exactly where the pause or the stop question interrupted."""
@@ -461,8 +455,7 @@ class Conductor:
 
     def say_confirm(self) -> None:
         """The stop question."""
-        self._say(f"Do you want to end the session? Say {self._phrase(Command.YES)} to end, "
-                  f"or {self._phrase(Command.NO)} to carry on.", kind="hint")
+        self._say(self.hints.confirm, kind="hint")
 
     def ask_confirm(self) -> None:
         """Ask before ending; no answer means carry on."""
@@ -482,8 +475,7 @@ class Conductor:
             self._confirm_timer = None
         if self.store is not None and self.session_id is not None:
             self.store.end(self.session_id, completed=False)
-        self._say(f"Stopped. Your place is saved; next time, say {self._phrase(Command.RESUME)} to continue.",
-                  kind="hint")
+        self._say(self.hints.stopped, kind="hint")
 
     def finish(self) -> None:
         """The routine is complete."""
@@ -497,7 +489,7 @@ class Conductor:
         new = round(min(s.tempo_max, max(s.tempo_min, self.tempo * factor)), 4)
         slower = factor > 1
         if abs(new - self.tempo) < 1e-9:
-            self._say("That is the slowest pace." if slower else "That is the fastest pace.", kind="hint")
+            self._say(self.hints.slowest if slower else self.hints.fastest, kind="hint")
             return
         self.tempo = new
         if self.store is not None:
@@ -505,7 +497,7 @@ class Conductor:
                 self.store.save_tempo(self.pack.pack.id, new)
             if self.session_id is not None:
                 self._set_pos(self.pos)
-        self._say("Slower." if slower else "Faster.", kind="hint")
+        self._say(self.hints.slower if slower else self.hints.faster, kind="hint")
 
     def go_slower(self) -> None:
         """Tempo × 1.25: longer beats, slower speech."""
@@ -523,13 +515,9 @@ class Conductor:
         """Ask the player to play quieter."""
         self._emit(Volume(-1, self.clock.now()))
 
-    def _phrase(self, command: Command) -> str:
-        phrases = self.vocabulary.phrases.get(command) or (command.value,)
-        return phrases[0]
-
     def say_help(self) -> None:
         """List what can be said right now."""
-        names = [self._phrase(c) for c in Command if c in self.expected()]
+        names = [self.hints.phrase(c) for c in Command if c in self.expected()]
         self._say("You can say: " + ", ".join(names) + ".", kind="hint")
 
     def say_where(self) -> None:

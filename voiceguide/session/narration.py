@@ -5,6 +5,7 @@ from __future__ import annotations
 from voiceguide.packs.schema import Pack, StrokeGroup, sentences
 from voiceguide.packs.timeline import SENTENCE_GAP, speech_seconds
 from voiceguide.session.position import Position, step_seconds_left
+from voiceguide.speech.commands import Command, Vocabulary
 
 __all__ = [
     "SENTENCE_GAP",
@@ -15,6 +16,7 @@ __all__ = [
     "stroke_text",
     "where_text",
     "seconds_left",
+    "Hints",
 ]
 
 
@@ -108,3 +110,55 @@ def where_text(pack: Pack, pos: Position, tempo: float, stroke: int = 0) -> str:
             parts.append(f"Part {pos.group + 1} of {len(step.strokes)}.")
     parts.append(f"{_duration_words(seconds_left(pack, pos, tempo)).capitalize()} left.")
     return " ".join(parts)
+
+
+class Hints:
+    """The session's own sentences, worded with the pack's phrases: said by the session, pre-rendered by `pack render`."""
+
+    first_step = "This is the first step."
+    beginning = "This is the beginning."
+    slowest = "That is the slowest pace."
+    fastest = "That is the fastest pace."
+    slower = "Slower."
+    faster = "Faster."
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self.vocabulary = vocabulary
+
+    def phrase(self, command: Command) -> str:
+        """How the person is told to say a command: its first phrase in this vocabulary."""
+        phrases = self.vocabulary.phrases.get(command) or (command.value,)
+        return phrases[0]
+
+    @property
+    def hold(self) -> str:
+        return f"When you have finished, say {self.phrase(Command.READY)}."
+
+    @property
+    def remind(self) -> str:
+        return f"Take your time. When you have finished, say {self.phrase(Command.READY)}."
+
+    @property
+    def paused(self) -> str:
+        return f"Paused. Say {self.phrase(Command.RESUME)} to carry on."
+
+    @property
+    def confirm(self) -> str:
+        return (f"Do you want to end the session? Say {self.phrase(Command.YES)} to end, "
+                f"or {self.phrase(Command.NO)} to carry on.")
+
+    @property
+    def stopped(self) -> str:
+        return f"Stopped. Your place is saved; next time, say {self.phrase(Command.RESUME)} to continue."
+
+    def offer(self, pack: Pack, step: int) -> str:
+        """The offer of a saved place at `step` (past the last step: just before the closing)."""
+        where = "just before the closing" if step >= len(pack.steps) else f"step {step + 1}, {pack.steps[step].title}"
+        return (f"You stopped at {where}. Say {self.phrase(Command.RESUME)} to continue, "
+                f"or {self.phrase(Command.START)} to begin again.")
+
+    def fixed(self, pack: Pack) -> list[str]:
+        """Every hint whose words do not depend on the moment (help and "where" do): worth rendering ahead."""
+        return [self.hold, self.remind, self.paused, self.confirm, self.stopped, self.first_step, self.beginning,
+                self.slowest, self.fastest, self.slower, self.faster,
+                *(self.offer(pack, i) for i in range(len(pack.steps) + 1))]

@@ -40,8 +40,9 @@ class Sentence:
 
 
 def pack_sentences(pack: Pack) -> list[Sentence]:
-    """Every sentence the session says from this pack (placeholders filled), each text once, in order."""
-    from voiceguide.session.narration import group_script, step_script, stroke_text
+    """Every sentence the session says from this pack (placeholders filled), then its fixed hints; each text once."""
+    from voiceguide.packs.lint import pack_vocabulary
+    from voiceguide.session.narration import Hints, group_script, step_script, stroke_text
     from voiceguide.session.position import Position
 
     found: list[Sentence] = []
@@ -69,6 +70,8 @@ def pack_sentences(pack: Pack) -> list[Sentence]:
                     add(f"{where}-strokes-{g + 1}-rep-{n}", said[0], said[1])
     for s in sentences(pack.closing.say if pack.closing else None):
         add("closing", "say", s)
+    for text in Hints(pack_vocabulary(pack)).fixed(pack):  # the session's own: pause, stop, hold, offers…
+        add("hints", "hint", text)
     return found
 
 
