@@ -167,6 +167,7 @@ class Runner:
         self._wanted: set[Command] | None = None
         self._source: Any = None
         self._canceller: Any = None
+        self._ducker: Any = None
         self._stopping = threading.Event()
         self.session = Session(loaded.pack, loaded.content_hash, self.clock, self._on_output,
                                settings.session, store, vocabulary)
@@ -268,6 +269,8 @@ class Runner:
                     self._write(Entry(self.clock.now(), "echo", heard.text, {"dropped": True}))
                     return
         command = heard.command
+        if self._ducker is not None:
+            self._ducker.release()  # the answer to a command is said at full level
         self.clock.post(lambda: self._command(command, "voice"))
 
     def _listen(self, samples: Any, start: float) -> None:
@@ -285,7 +288,7 @@ class Runner:
         if not (self.settings.echo_cancel and self.plan.listen == "mic" and self._listener is not None
                 and hasattr(self._sink, "tap")):
             return
-        from voiceguide.audio.echo_cancel import EchoCanceller, EchoCancelUnavailable
+        from voiceguide.audio.echo_cancel import EchoCanceller, EchoCancelUnavailable, TalkDucker
 
         try:
             self._canceller = EchoCanceller()
@@ -294,6 +297,8 @@ class Runner:
             self._write(Entry(self.clock.now(), "notice", str(exc)))
             return
         self._canceller.follow(self._sink.tap())
+        if hasattr(self._sink, "duck"):
+            self._ducker = TalkDucker(self._sink.duck)
         _LOGGER.info("echo cancellation on: the speaker's sound is taken out of the microphone")
 
     def _clean(self, chunk: Any) -> Any:
@@ -301,10 +306,15 @@ class Runner:
         if self._canceller is None:
             return chunk
         try:
-            return self._canceller.process_chunk(chunk)
+            cleaned = self._canceller.process_chunk(chunk)
+            if self._ducker is not None:
+                self._ducker.update(cleaned.samples, cleaned.start)  # the person talks: narration down
+            return cleaned
         except Exception:  # noqa: BLE001 - hearing with echo beats hearing nothing
             _LOGGER.exception("echo cancellation failed; listening without it")
-            self._canceller = None
+            self._canceller = self._ducker = None
+            if hasattr(self._sink, "duck"):
+                self._sink.duck(1.0)
             return chunk
 
     def _listen_mic(self) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from voiceguide.audio.echo_cancel import FRAME, EchoCanceller, EchoCancelSettings
+from voiceguide.audio.echo_cancel import FRAME, EchoCanceller, EchoCancelSettings, TalkDucker
 
 pytest.importorskip("livekit.rtc", reason="echo cancellation needs the livekit wheel")
 
@@ -121,6 +121,33 @@ def test_render_and_capture_from_two_threads() -> None:
     assert canceller.capture_frames == 33300 // FRAME
 
 
+def test_ducks_while_the_person_talks_not_for_steady_noise() -> None:
+    calls: list[float] = []
+    ducker = TalkDucker(calls.append)
+    rng = np.random.default_rng(1)
+    t = 0.0
+
+    def feed(level: float, seconds: float) -> None:
+        nonlocal t
+        for _ in range(int(seconds * 50)):
+            ducker.update((rng.standard_normal(320) * level).astype(np.int16), t)
+            t += 0.02
+
+    feed(1.0, 1.0)  # the cleaned mic while only the echo plays: near digital silence
+    assert calls == []
+    feed(3000.0, 0.3)  # the person says something
+    assert calls == [0.15] and ducker.ducked
+    feed(1.0, 2.0)
+    assert calls == [0.15]  # held through a short gap (a repeat comes through too)
+    feed(1.0, 1.0)
+    assert calls == [0.15, 1.0] and not ducker.ducked
+    feed(300.0, 6.0)  # a running tap, steady: it ducks once at its start, until the floor has followed it
+    assert calls[2:] == [0.15, 1.0]
+    feed(3000.0, 0.3)
+    ducker.release()  # a command was heard: its answer at full level
+    assert calls[4:] == [0.15, 1.0] and not ducker.ducked
+
+
 # ---- real devices -------------------------------------------------------------------------------------
 
 
@@ -161,6 +188,7 @@ def test_narration_echo_cancelled_through_real_devices(virtual_audio: Any, mic_h
     clips = [_espeak(t) for t in texts]
     pause = _espeak("pause", 140)
     canceller = EchoCanceller()
+    ducker: list[TalkDucker] = []
     raw: list[np.ndarray] = []
     clean: list[np.ndarray] = []
     spoken: list[tuple[float, float]] = []  # clock times of each "pause"
@@ -168,6 +196,7 @@ def test_narration_echo_cancelled_through_real_devices(virtual_audio: Any, mic_h
 
     with Player(PlayerSettings(device="vspeaker")) as player, MicSource(MicSettings(device="vmic")) as mic:
         canceller.follow(player.tap())
+        ducker.append(TalkDucker(player.duck))
         t_first = None
 
         def listen() -> None:
@@ -176,6 +205,7 @@ def test_narration_echo_cancelled_through_real_devices(virtual_audio: Any, mic_h
                 if chunk is not None:
                     raw.append(chunk.samples)
                     clean.append(canceller.process(chunk.samples, chunk.captured_at))
+                    ducker[0].update(clean[-1], chunk.start)
 
         listener = threading.Thread(target=listen)
         listener.start()
@@ -210,7 +240,8 @@ def test_narration_echo_cancelled_through_real_devices(virtual_audio: Any, mic_h
     heard_raw = [h for h in _heard(recognizer, raw_audio) if h.command is not None]
     heard_clean = [h for h in _heard(recognizer, clean_audio) if h.command is not None]
     print(f"ERLE {erle:.1f} dB; pauses said mid-sentence: {len(spoken)}; heard raw {heard_raw}; "
-          f"heard with echo cancellation {heard_clean}; tap dropped {canceller.render_dropped}")
+          f"heard with echo cancellation and ducking {heard_clean}; ducked {ducker[0].ducks} times; "
+          f"tap dropped {canceller.render_dropped}")
     assert erle > 20.0
     assert [h.command for h in heard_raw].count(Command.PAUSE) == 0  # why the canceller is needed
     assert all(h.command == Command.PAUSE for h in heard_clean), heard_clean  # the narration commands nothing

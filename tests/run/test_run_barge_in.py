@@ -49,10 +49,10 @@ def _long_say(event: dict[str, Any]) -> bool:
     return event["type"] == "say" and len(event["text"].split()) >= 10
 
 
-@pytest.mark.xfail(reason="AEC3's suppressor eats the onset of a word said over narration: 0-1 of 3 mid-sentence "
-                          "pauses heard on the virtual devices (issue 4, echo guard)", strict=False)
 def test_pause_said_mid_sentence_is_heard_while_it_plays(virtual_audio: Any, mic_hears_speaker: None,
                                                          capture: Any, tmp_path: Path) -> None:
+    """Like a person talking over the assistant: "pause" in the middle of a sentence, and once more at once if
+    it goes on talking (by then it has turned itself down: the ducking that lets the repeat through)."""
     import sounddevice as sd
 
     audio, rate = spoken("pause", tmp_path)
@@ -61,27 +61,31 @@ def test_pause_said_mid_sentence_is_heard_while_it_plays(virtual_audio: Any, mic
     with run as transcript, capture("vspeaker_mon") as speaker:
         transcript.wait_for(lambda e: e["type"] == "listening", timeout=60)
         heard = None
-        for attempt in range(3):  # like a person, say it again when nothing happens
+        for sentence in range(2):
             transcript.wait_for(_long_say, timeout=60)
             time.sleep(1.0)  # into the sentence
-            start = time.monotonic()
-            sd.play(audio, rate, device="vmic_feed", blocking=True)
-            said.append((start, time.monotonic()))
-            try:
-                heard = transcript.wait_for(lambda e: e["type"] == "command" and e["command"] == "pause", 4.0)
+            for take in range(3):
+                start = time.monotonic()
+                sd.play(audio, rate, device="vmic_feed", blocking=True)
+                said.append((start, time.monotonic()))
+                try:
+                    heard = transcript.wait_for(lambda e: e["type"] == "command", 1.5 if take < 2 else 4.0)
+                    break
+                except AssertionError:
+                    continue
+            if heard is not None:
                 break
-            except AssertionError:
-                continue
-        assert heard is not None, f"'pause' said mid-sentence {len(said)} times, never heard: {transcript.events}"
+        assert heard is not None, f"'pause' said {len(said)} times over narration, never heard: {transcript.events}"
+        assert heard["command"] == "pause", heard
         start, end = said[-1]
-        # the word was said over narration: the speaker was talking all the while
-        assert speaker.rms_between(start + 0.3, end - 0.3) > 0.005, "no narration under the spoken word"
+        # the word that was heard was said over narration: the speaker was talking all the while
+        assert speaker.rms_between(start + 0.3, end - 0.3) > 0.003, "no narration under the spoken word"
         transcript.wait_for(lambda e: e["type"] == "state" and e["state"] == "paused", timeout=10)
     assert run.returncode == 0, run.errors
     assert not [e for e in transcript.events if e["type"] == "notice"]  # no 'echo cancellation unavailable'
     acted = [(e["command"], e["source"]) for e in transcript.events if e["type"] == "command" and e["acted"]]
     assert acted == [("pause", "voice")]
-    print(f"heard on attempt {len(said)} of 3")
+    print(f"heard after {len(said)} takes")
 
 
 def test_narration_heard_back_commands_nothing(virtual_audio: Any, mic_hears_speaker: None, capture: Any,

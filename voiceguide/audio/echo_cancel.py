@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,7 +24,8 @@ import numpy as np
 
 from voiceguide.audio.source import SAMPLE_RATE, AudioChunk
 
-__all__ = ["EchoCancelSettings", "EchoCanceller", "EchoCancelUnavailable", "RenderFeed", "load_apm"]
+__all__ = ["DuckSettings", "EchoCancelSettings", "EchoCanceller", "EchoCancelUnavailable", "RenderFeed", "TalkDucker",
+           "load_apm"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -225,3 +226,71 @@ class EchoCanceller:
         """Every chunk cleaned, joined (for tests and measurements)."""
         parts = [self.process_chunk(c).samples for c in chunks]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
+
+
+@dataclass(frozen=True)
+class DuckSettings:
+    """When and how far the narration is turned down while the person talks over it."""
+
+    gain: float = 0.15
+    """Narration gain while the person talks (on top of the volume; -16 dB)."""
+    hold_seconds: float = 2.5
+    """Stay ducked this long after the person's last loud chunk, so a quick repeat of the word is heard too."""
+    margin_db: float = 12.0
+    """The cleaned mic must stand this far above its recent floor (steady noise such as a tap does not duck)."""
+    min_db: float = 40.0
+    """...and above this level (int16 RMS in dB): the cleaned echo alone stays near 0 dB."""
+    floor_seconds: float = 3.0
+    """How far back the floor looks."""
+
+
+class TalkDucker:
+    """Turns the narration down while the cleaned mic shows the person talking.
+
+    AEC3's suppressor keeps the echo out in double talk by also eating the quiet parts of the person's word
+    (its onset and a final "z" said over narration: "pause" came out as "on"). Ducking as soon as the
+    person is heard lets the rest of the word, and a repeat, through at a much lower echo level: offline, 8
+    of 12 mid-sentence pauses were heard without ducking, 11 of 12 with it (gain 0.25); through the virtual
+    devices a first "pause" over full narration is rarely heard, its quick repeat over the ducked one mostly is.
+    """
+
+    def __init__(self, duck: Callable[[float], None], settings: DuckSettings | None = None) -> None:
+        self._duck = duck
+        self.settings = settings or DuckSettings()
+        self._levels: deque[float] = deque(maxlen=max(10, int(self.settings.floor_seconds * 50)))
+        self._until: float | None = None
+        self.ducks = 0
+        """Times the narration was turned down."""
+
+    @property
+    def ducked(self) -> bool:
+        """Whether the narration is turned down now."""
+        return self._until is not None
+
+    def release(self) -> None:
+        """Back to full level now (a command was heard: what answers it must be heard in full)."""
+        if self._until is not None:
+            self._until = None
+            self._duck(1.0)
+
+    def update(self, cleaned: np.ndarray, start: float) -> bool:
+        """One cleaned chunk starting at stream second `start`; whether the person is talking in it."""
+        s = self.settings
+        x = np.asarray(cleaned, dtype=np.float32)
+        if not len(x):
+            return False
+        level = float(10 * np.log10(np.mean(x * x) + 1e-3))
+        floor = float(np.percentile(self._levels, 20)) if self._levels else -30.0
+        self._levels.append(level)
+        talking = level >= s.min_db and level >= floor + s.margin_db
+        end = start + len(x) / SAMPLE_RATE
+        if talking:
+            if self._until is None:
+                self.ducks += 1
+                _LOGGER.debug("the person talks at %.2f s (%.0f dB, floor %.0f dB): narration down", start, level, floor)
+                self._duck(s.gain)
+            self._until = end + s.hold_seconds
+        elif self._until is not None and end >= self._until:
+            self._until = None
+            self._duck(1.0)
+        return talking

@@ -271,6 +271,8 @@ class Player(_MixerControls):
         self._last_callback = time.monotonic()
         self._stream: Any = None
         self._taps: list[RenderTap] = []
+        self._duck = 1.0
+        self._duck_gain = 1.0
         try:
             self._open()
         except DeviceError:
@@ -379,6 +381,7 @@ class Player(_MixerControls):
                 delay = self.latency
             at = self._clock() + delay
             samples, notices = self._mixer.render(frames, at)
+            samples = self._ducked(samples)
             outdata[:] = samples[:, None]  # the mono mix on every channel
             for tap in self._taps:
                 tap.put(samples, at)
@@ -396,6 +399,18 @@ class Player(_MixerControls):
         if not item.done.is_set():
             self._idle.clear()
         return item
+
+    def duck(self, gain: float) -> None:
+        """Scale what plays by `gain` on top of the volume (1: not ducked): the person talks over the narration."""
+        self._duck = float(np.clip(gain, 0.0, 1.0))
+
+    def _ducked(self, samples: np.ndarray) -> np.ndarray:
+        """The block with the duck gain applied, ramped over the block when it changes (no click)."""
+        target, gain = self._duck, self._duck_gain
+        if target != gain:
+            self._duck_gain = target
+            return samples * np.linspace(gain, target, len(samples), dtype=np.float32)
+        return samples if gain == 1.0 else samples * np.float32(gain)
 
     def tap(self, seconds: float = 2.0) -> RenderTap:
         """A new render tap: every block written to the device from now on (the echo canceller's reference)."""
