@@ -17,7 +17,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 
-__all__ = ["ROOT", "Running", "Transcript", "spoken"]
+__all__ = ["ROOT", "Running", "Transcript", "say_until", "spoken"]
 
 
 def spoken(word: str, tmp: Path) -> tuple[np.ndarray, int]:
@@ -33,6 +33,22 @@ def spoken(word: str, tmp: Path) -> tuple[np.ndarray, int]:
         rate = w.getframerate()
     quiet = np.zeros(int(0.3 * rate), dtype=np.float32)
     return np.concatenate([quiet, audio, quiet]), rate
+
+
+def say_until(transcript: Transcript, said: tuple[np.ndarray, int], expect: Any, tries: int = 3,
+              wait: float = 8.0) -> dict[str, Any]:
+    """Speak into the virtual microphone until `expect` is seen, as a person repeats a command not heard."""
+    import sounddevice as sd
+
+    samples, rate = said
+    for attempt in range(tries):
+        sd.play(samples, rate, device="vmic_feed", blocking=True)
+        try:
+            return transcript.wait_for(expect, wait)
+        except AssertionError:
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 class Transcript:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from processes import Running, Transcript, spoken
+from processes import Running, Transcript, say_until, spoken
 
 TINY = """
 [pack]
@@ -72,18 +72,7 @@ def _explained(run: Running) -> Iterator[None]:
 
 def _say(phrase: str, tmp_path: Path, transcript: Transcript, expect: Any, tries: int = 3,
          audio: tuple[Any, int] | None = None) -> dict[str, Any]:
-    """Speak into the virtual microphone until `expect` is seen, as a person repeats a command not heard."""
-    import sounddevice as sd
-
-    samples, rate = audio or spoken(phrase, tmp_path)
-    for attempt in range(tries):
-        sd.play(samples, rate, device="vmic_feed", blocking=True)
-        try:
-            return transcript.wait_for(expect, 8.0)
-        except AssertionError:
-            if attempt == tries - 1:
-                raise
-    raise AssertionError("unreachable")
+    return say_until(transcript, audio or spoken(phrase, tmp_path), expect, tries)
 
 
 def _idles(transcript: Transcript) -> int:
