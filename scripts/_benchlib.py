@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import subprocess
 import resource
 import shlex
 import sys
@@ -37,14 +38,27 @@ def machine() -> dict[str, object]:
     except OSError:
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "system": platform.platform(), "load1_start": round(os.getloadavg()[0], 2)}
+            "system": platform.platform(), "load1_start": round(os.getloadavg()[0], 2), "commit": commit()}
+
+
+def commit() -> str | None:
+    """The code measured: `git describe --always --dirty` of this tree ($BENCH_COMMIT outside a checkout)."""
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        out = None
+    if out is not None and out.returncode == 0 and out.stdout.strip():
+        return out.stdout.strip()
+    return os.environ.get("BENCH_COMMIT")
 
 
 def machine_line(m: dict[str, object]) -> str:
     """One line for a section: CPU, cores, Python and the load the run started under."""
     load = m.get("load1_start")
     load_text = f"; 1-min load average {load:.2f} at start" if isinstance(load, (int, float)) else ""
-    return f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, Python {m.get('python', '?')}{load_text}"
+    code = f"; code of commit {m['commit']}" if m.get("commit") else ""
+    return f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, Python {m.get('python', '?')}{load_text}{code}"
 
 
 def now_utc() -> str:
@@ -228,7 +242,8 @@ def head(minutes: int | None = None, commit: str | None = None) -> str:
         "so timings carry that noise. Goals are the issues' (#6; #5 for the audio path; #4 for the English",
         "fallback; #7's Pi budget); a goal the figures miss reads **no (short)** in the `met?` column.",
         "",
-        f"Head written {now_utc()} by `scripts/bench_all`" + (f", measuring the code of commit {commit}." if commit else "."),
+        f"Head written {now_utc()} by `scripts/bench_all`" + (f", measuring the code of commit {commit}" if commit else "")
+        + "; a section re-run alone names its own commit.",
     ])
 
 
