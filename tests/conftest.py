@@ -145,3 +145,25 @@ def capture(virtual_audio: VirtualAudio) -> Iterator[object]:
             yield cap
 
     yield _capture
+
+
+def _pactl(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(["pactl", *args], env={**os.environ, **env}, capture_output=True, text=True,
+                          check=True, timeout=30).stdout.strip()
+
+
+@pytest.fixture
+def mic_hears_speaker(virtual_audio: VirtualAudio) -> Iterator[None]:
+    """The virtual mic hears the virtual speaker (6 dB down, ~30 ms late), as in one small box."""
+    env = virtual_audio.env
+    module = _pactl(env, "load-module", "module-loopback", "source=speaker.monitor", "sink=vmic_sink",
+                    "latency_msec=30", "source_dont_move=true", "sink_dont_move=true")
+    try:
+        for line in _pactl(env, "list", "short", "sink-inputs").splitlines():
+            fields = line.split("\t")
+            if len(fields) > 2 and fields[2] == module:
+                _pactl(env, "set-sink-input-volume", fields[0], "-6dB")
+        time.sleep(0.5)  # let the loopback settle
+        yield
+    finally:
+        _pactl(env, "unload-module", module)

@@ -8,12 +8,10 @@ PulseAudio loopback from the speaker's monitor into the mic's feed, 6 dB down, ~
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import threading
 import time
 import wave
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -149,28 +147,6 @@ def test_ducks_while_the_person_talks_not_for_steady_noise() -> None:
 
 
 # ---- real devices -------------------------------------------------------------------------------------
-
-
-def _pactl(env: dict[str, str], *args: str) -> str:
-    return subprocess.run(["pactl", *args], env={**os.environ, **env}, capture_output=True, text=True,
-                          check=True, timeout=30).stdout.strip()
-
-
-@pytest.fixture
-def mic_hears_speaker(virtual_audio: Any) -> Iterator[None]:
-    """The virtual mic hears the virtual speaker (6 dB down, ~30 ms late), as in one small box."""
-    env = virtual_audio.env
-    module = _pactl(env, "load-module", "module-loopback", "source=speaker.monitor", "sink=vmic_sink",
-                    "latency_msec=30", "source_dont_move=true", "sink_dont_move=true")
-    try:
-        for line in _pactl(env, "list", "short", "sink-inputs").splitlines():
-            fields = line.split("\t")
-            if len(fields) > 2 and fields[2] == module:
-                _pactl(env, "set-sink-input-volume", fields[0], "-6dB")
-        time.sleep(0.5)  # let the loopback settle
-        yield
-    finally:
-        _pactl(env, "unload-module", module)
 
 
 def test_narration_echo_cancelled_through_real_devices(virtual_audio: Any, mic_hears_speaker: None,

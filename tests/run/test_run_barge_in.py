@@ -4,10 +4,7 @@ Narration alone, heard back through the mic, commands nothing."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,28 +12,6 @@ import pytest
 from processes import Running, spoken
 
 pytest.importorskip("livekit.rtc", reason="echo cancellation needs the livekit wheel")
-
-
-def _pactl(env: dict[str, str], *args: str) -> str:
-    return subprocess.run(["pactl", *args], env={**os.environ, **env}, capture_output=True, text=True,
-                          check=True, timeout=30).stdout.strip()
-
-
-@pytest.fixture
-def mic_hears_speaker(virtual_audio: Any) -> Iterator[None]:
-    """A loopback from the speaker's monitor into the mic's feed, 6 dB down, ~30 ms late."""
-    env = virtual_audio.env
-    module = _pactl(env, "load-module", "module-loopback", "source=speaker.monitor", "sink=vmic_sink",
-                    "latency_msec=30", "source_dont_move=true", "sink_dont_move=true")
-    try:
-        for line in _pactl(env, "list", "short", "sink-inputs").splitlines():
-            fields = line.split("\t")
-            if len(fields) > 2 and fields[2] == module:
-                _pactl(env, "set-sink-input-volume", fields[0], "-6dB")
-        time.sleep(0.5)
-        yield
-    finally:
-        _pactl(env, "unload-module", module)
 
 
 def _run(virtual_audio: Any, tmp_path: Path) -> Running:
@@ -101,21 +76,3 @@ def test_narration_heard_back_commands_nothing(virtual_audio: Any, mic_hears_spe
     says = [e for e in transcript.events if e["type"] == "say"]
     assert len(says) >= 3  # a real stretch of narration went by
     assert commands == [], commands
-
-
-@pytest.mark.parametrize(("argv", "config_text", "expected"), [
-    ([], "", True),
-    (["--no-echo-cancel"], "", False),
-    ([], "echo_cancel = false\n", False),
-])
-def test_echo_cancel_is_on_unless_turned_off(argv: list[str], config_text: str, expected: bool,
-                                             tmp_path: Path) -> None:
-    from voiceguide.cli import build_parser
-    from voiceguide.cli.run import load_settings, run_settings
-    from voiceguide.packs.loader import load_pack
-
-    config_file = tmp_path / "config.toml"
-    config_file.write_text(config_text, encoding="utf-8")
-    args = build_parser().parse_args(["run", "--config", str(config_file), *argv])
-    config = load_settings(args)
-    assert run_settings(config, args, load_pack("facial-massage")).echo_cancel is expected

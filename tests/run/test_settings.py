@@ -50,3 +50,22 @@ def test_an_unknown_pack_is_one_message_for_both(tmp_path: Path) -> None:
                           _config(tmp_path))
         assert res.returncode == 1, res.stderr
         assert "cannot use pack 'no-such-pack'" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "serve"])
+@pytest.mark.parametrize(("argv", "config_text", "expected"), [
+    ([], "", True),
+    (["--no-echo-cancel"], "", False),
+    ([], "echo_cancel = false\n", False),
+])
+def test_echo_cancel_is_on_unless_turned_off(command: str, argv: list[str], config_text: str, expected: bool,
+                                             tmp_path: Path) -> None:
+    from voiceguide.cli import build_parser
+    from voiceguide.cli.run import load_settings, run_settings
+    from voiceguide.packs.loader import load_pack
+
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(config_text, encoding="utf-8")
+    args = build_parser().parse_args([command, "--config", str(config_file), *argv])
+    config = load_settings(args)
+    assert run_settings(config, args, load_pack("facial-massage")).echo_cancel is expected

@@ -33,7 +33,6 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     p.add_argument("--console", action="store_true", help="type commands and read the narration")
     p.add_argument("--hold-seconds", type=float, default=None,
                    help="release a preparation step after this long without 'next' (default: wait)")
-    p.add_argument("--no-echo-cancel", dest="echo_cancel", action="store_false", help="keep the speaker's own sound in the mic (commands then heard only between sentences)")
     p.set_defaults(handler=cmd_run)
 
 
@@ -56,6 +55,8 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, default=None, help="where history and checkpoints are kept")
     p.add_argument("--cache-dir", type=Path, default=None, help="render cache for narration")
     p.add_argument("--config", type=Path, default=None, help="config file (default: the user config dir's)")
+    p.add_argument("--no-echo-cancel", dest="echo_cancel", action="store_false",
+                   help="keep the speaker's own sound in the mic (commands then heard only between sentences)")
     p.add_argument("--json", action="store_true", help="transcript as one JSON object per line")
 
 
