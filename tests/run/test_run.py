@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from voiceguide.app import IoPlan, RunSettings, plan_io
+from voiceguide.audio.clip import read_wav, resample, write_wav
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,11 +62,7 @@ def test_unknown_typed_word_is_a_hint_not_a_crash(tmp_path: Path) -> None:
 
 def test_wav_in_wav_out_follows_the_input_timeline(tmp_path: Path) -> None:
     silence = tmp_path / "in.wav"
-    with wave.open(str(silence), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(np.zeros(16000 * 20, dtype=np.int16).tobytes())
+    write_wav(silence, np.zeros(16000 * 20, dtype=np.int16), 16000)
     out = tmp_path / "out.wav"
     proc = voiceguide("run", "--input-wav", str(silence), "--output-wav", str(out), "--fast",
                       "--data-dir", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "cache"), "--json")
@@ -116,14 +113,11 @@ def test_plan_io_explicit_device_missing_raises() -> None:
                 lambda direction, spec: "gone" if direction == "output" else None)
 
 
-def _espeak(word: str, path: Path) -> np.ndarray:
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(path), word], check=True, timeout=30)
-    with wave.open(str(path)) as w:
-        audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
-        rate = w.getframerate()
-    import soxr
-
-    return soxr.resample(audio.astype(np.float32) / 32768, rate, 16000)
+def espeak16k(text: str, path: Path, voice: str = "en-us", speed: int = 140) -> np.ndarray:
+    """What espeak-ng says, as 16 kHz float samples (the file is kept at `path`)."""
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True, timeout=30)
+    clip = read_wav(path)
+    return resample(clip.samples, clip.sample_rate, 16000)
 
 
 def test_spoken_commands_in_an_input_wav_act_at_their_time(tmp_path: Path) -> None:
@@ -131,14 +125,10 @@ def test_spoken_commands_in_an_input_wav_act_at_their_time(tmp_path: Path) -> No
     rate = 16000
     audio = np.zeros(rate * 26, dtype=np.float32)
     for word, at in (("pause", 10.0), ("resume", 18.0)):
-        clip = _espeak(word, tmp_path / f"{word}.wav")
+        clip = espeak16k(word, tmp_path / f"{word}.wav")
         audio[int(at * rate): int(at * rate) + len(clip)] += clip
     source = tmp_path / "in.wav"
-    with wave.open(str(source), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes((audio * 32767).astype(np.int16).tobytes())
+    write_wav(source, audio, rate)
     out = tmp_path / "out.wav"
     proc = voiceguide("run", "--input-wav", str(source), "--output-wav", str(out), "--fast", "--tts", "pyttsx3",
                       "--data-dir", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "cache"), "--json")

@@ -6,12 +6,12 @@ run survives that and hears spoken Korean commands on the input's timeline.
 
 from __future__ import annotations
 
-import subprocess
-import wave
 from pathlib import Path
 
 import numpy as np
-from test_run import events, voiceguide
+from test_run import espeak16k, events, voiceguide
+
+from voiceguide.audio.clip import write_wav
 
 PACK = """
 [pack]
@@ -38,30 +38,16 @@ seconds = 2.0
 """
 
 
-def _espeak(text: str, path: Path) -> np.ndarray:
-    subprocess.run(["espeak-ng", "-v", "ko+f3", "-s", "160", "-w", str(path), text], check=True, timeout=30)
-    with wave.open(str(path)) as w:
-        audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32)
-        rate = w.getframerate()
-    from voiceguide.audio.clip import resample
-
-    return resample(audio / 32768, rate, 16000)
-
-
 def test_a_run_with_vosk_hears_korean_commands_across_state_changes(tmp_path: Path) -> None:
     pack = tmp_path / "tiny-ko"
     pack.mkdir()
     (pack / "pack.toml").write_text(PACK, encoding="utf-8")
     track = np.zeros(16000 * 30, dtype=np.float32)
     for word, at in (("멈춰", 12.0), ("계속", 18.0)):  # pause, then continue: both heard by espeak's ko+f3
-        said = _espeak(word, tmp_path / "w.wav")
+        said = espeak16k(word, tmp_path / "w.wav", voice="ko+f3", speed=160)
         track[int(at * 16000) : int(at * 16000) + len(said)] += 0.7 * said
     wav = tmp_path / "in.wav"
-    with wave.open(str(wav), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes((np.clip(track, -1, 1) * 32767).astype(np.int16).tobytes())
+    write_wav(wav, track, 16000)
 
     proc = voiceguide("run", str(pack), "--input-wav", str(wav), "--fast", "--engine", "vosk", "--data-dir",
                       str(tmp_path / "data"), "--json", timeout=300)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voiceguide.audio.clip import read_wav, resample
+from voiceguide.audio.clip import read_wav, resample, write_wav
 from voiceguide.cli import main
 from voiceguide.voice import piper_voice
 from voiceguide.voice.narrator import Narrator, NarratorSettings, VoiceError, make_voice, resolve_engine
@@ -249,11 +249,7 @@ def test_run_narrates_with_piper_into_a_wav(tmp_path: Path) -> None:
 
     root = Path(__file__).resolve().parents[2]
     silence_in = tmp_path / "in.wav"
-    with wave.open(str(silence_in), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(np.zeros(16000 * 8, dtype=np.int16).tobytes())
+    write_wav(silence_in, np.zeros(16000 * 8, dtype=np.int16), 16000)
     out = tmp_path / "out.wav"
     env = {k: v for k, v in os.environ.items() if k not in ("PULSE_SERVER", "ALSA_CONFIG_PATH")}
     proc = subprocess.run(
