@@ -18,9 +18,10 @@ if TYPE_CHECKING:
     from voiceguide.packs.loader import LoadedPack
     from voiceguide.session.simulate import Entry
     from voiceguide.speech.commands import Vocabulary
+    from voiceguide.store import Store
 
 __all__ = ["register", "add_settings_arguments", "load_settings", "run_settings", "packs_folder", "device_probe",
-           "listener_factory", "transcript_writer"]
+           "listener_factory", "transcript_writer", "run_until_stopped"]
 
 
 def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction]) -> None:
@@ -191,20 +192,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     runner = Runner(loaded, settings, plan, store, vocabulary, transcript_writer(args.json), listen)
     if plan.listen == "keyboard":
         print("Type a command and press Enter (help lists them; Ctrl-D ends).", file=sys.stderr)
-    previous = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
     from voiceguide.audio.clip import AudioFileError
     from voiceguide.audio.devices import DeviceError
     from voiceguide.audio.factory import NoDevice
     from voiceguide.voice.narrator import VoiceError
 
     try:
-        runner.run()
-    except KeyboardInterrupt:
-        runner.stop()
+        run_until_stopped(runner, store)
     except (AudioFileError, DeviceError, NoDevice, VoiceError) as exc:
         raise UserError(str(exc)) from exc
+    return 0
+
+
+def run_until_stopped(target: Any, store: Store) -> None:
+    """`target.run()` (a Runner or a Server) until it ends; SIGTERM or Ctrl-C call `target.stop()` (the place
+    stays saved, exit 0 as systemd expects); the history is closed after, whatever happened."""
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, lambda *_: target.stop())
+    try:
+        target.run()
+    except KeyboardInterrupt:
+        target.stop()
     finally:
         signal.signal(signal.SIGTERM, previous)
         store.close()
-    return 0

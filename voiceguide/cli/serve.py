@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,12 +15,12 @@ from voiceguide.cli.run import (
     load_settings,
     packs_folder,
     run_settings,
+    run_until_stopped,
     transcript_writer,
 )
 
 if TYPE_CHECKING:
     from voiceguide.packs.loader import LoadedPack
-    from voiceguide.serve import Guide
 
 __all__ = ["register", "ConfigFileError", "installed_packs"]
 
@@ -93,13 +92,5 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     transcript_writer(args.json), idle, idle_listener,
                     guide_for=lambda loaded: guides[loaded.pack.pack.id],
                     speaker_probe=lambda: device_probe("output", first.run.output_device))
-    previous = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, lambda *_: server.stop())
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        server.stop()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        store.close()
+    run_until_stopped(server, store)
     return 0
