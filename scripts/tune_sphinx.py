@@ -8,6 +8,8 @@ The split is fixed in `tests/speech/audio_helpers.py` (`CorpusClip.split`: crc32
     .venv/bin/python scripts/tune_sphinx.py --split test --snrs clean,20,10,5
     .venv/bin/python scripts/tune_sphinx.py --split test --snrs clean,20,10,5 denoise=true
     .venv/bin/python scripts/tune_sphinx.py --split tune decoys=100 vad_margin_db=6 adapted=false opt.beam=1e-60
+    .venv/bin/python scripts/tune_sphinx.py --split test verify=false            # pocketsphinx without its verifier
+    .venv/bin/python scripts/tune_sphinx.py --split test verifier=/tmp/v.npz     # a classifier from train_verifier.py
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def parse_override(text: str) -> tuple[str, object]:
     if isinstance(default, (int, float)) and not isinstance(default, bool):
         return name, type(default)(float(raw)) if isinstance(default, float) else int(raw)
     if default is None or isinstance(default, (str, Path)):
-        return name, None if raw.lower() == "none" else Path(raw) if name == "mllr" else raw
+        return name, None if raw.lower() == "none" else Path(raw) if name in ("mllr", "verifier") else raw
     raise SystemExit(f"cannot set {name!r} from the command line")
 
 

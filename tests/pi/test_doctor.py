@@ -148,3 +148,15 @@ def test_a_silent_microphone_is_reported_with_a_fix(capsys: pytest.CaptureFixtur
     mic = _line(out, "microphone")
     assert mic.startswith(("[FAIL]", "[warn]")) and ("silence" in mic or "very quiet" in mic), out
     assert "fix:" in mic and "alsamixer" in mic
+
+
+def test_fallback_without_onnxruntime_warns_that_it_hears_less(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """32-bit Pi OS has no onnxruntime wheel: the doctor says the fallback runs without its verifier."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else real(name, *a))
+    _, out = _doctor(capsys, tmp_path, 'engine = "pocketsphinx"\nlanguage = "en-us"\n', "--no-sound")
+    model = _line(out, "model")
+    assert model.startswith("[warn]") and "without its verifier" in model and "pip install onnxruntime" in out

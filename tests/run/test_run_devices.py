@@ -1,8 +1,8 @@
 """The whole loop through real PortAudio devices: a spoken command into the virtual microphone moves the
 session, and the virtual speaker really plays narration, falls silent on "pause" and speaks on "resume".
 
-espeak-ng's "next" is heard as "no" by the English fallback today (see issue 4's note), so this loop test
-speaks "pause" and "resume"; the recognizer's accuracy is measured in tests/speech and BENCHMARKS.md."""
+This loop test speaks "pause" and "resume" (before the English fallback had its verifier, espeak-ng's "next"
+was heard as "no"); the recognizer's accuracy is measured in tests/speech and BENCHMARKS.md."""
 
 from __future__ import annotations
 

@@ -151,8 +151,8 @@ def test_help_is_said_aloud_and_the_speaker_is_closed_again(
     with _explained(run), run as transcript, capture("vspeaker_mon") as speaker:
         transcript.wait_for(lambda e: e["type"] == "idle", timeout=60)
         assert _playing(virtual_audio.env, run.proc.pid) == 0  # idle: no speaker open
-        # said by Piper: the English fallback misses espeak-ng's "help" most of the time (issue 4), a natural
-        # voice's it hears (10 of 10 renderings through the same resampling as the virtual devices)
+        # said by Piper, a natural voice (10 of 10 renderings heard through the same resampling as the virtual
+        # devices); pocketsphinx alone missed espeak-ng's "help" most of the time
         hint = _say("help", tmp_path, transcript, lambda e: e["type"] == "hint", audio=help_said)
         assert "start" in hint["text"] and "facial massage" in hint["text"] and "resume" in hint["text"]
         said_from = time.monotonic()

@@ -40,9 +40,10 @@ def test_synthesized_commands_in_three_voices_and_two_speeds(sphinx, en_vocabula
                 n += 1
                 right += got == [command]
                 wrong += any(c != command for c in got)
-    # measured: 136/186 right (73%); misses are mostly rejections, not wrong commands
-    assert right / n >= 0.68, (right, n)
-    assert wrong / n <= 0.06, (wrong, n)
+    # measured: 148/186 right (80%), 1 wrong (the verifier learned from other espeak-ng voices, not these three);
+    # pocketsphinx alone: 137/186, 7 wrong
+    assert right / n >= 0.76, (right, n)
+    assert wrong / n <= 0.03, (wrong, n)
 
 
 def _held_out():
@@ -52,33 +53,34 @@ def _held_out():
 
 def test_human_clips_clean(sphinx):
     accept, reject = _rates(sphinx, _held_out())
-    # measured on the held-out speakers: 81.5% accepted right (66/81), 96.7% rejected (87/90);
-    # before the MLLR transform 79.0% / 95.6% (the 90% acceptance target is not reached yet)
-    assert accept >= 0.80, accept
-    assert reject >= 0.95, reject
+    # measured on the held-out speakers: 90.1% accepted right (73/81), 93.3% rejected (84/90) (targets: 90% / 90%);
+    # pocketsphinx alone: 81.5% / 96.7% with the MLLR transform, 79.0% / 95.6% without
+    assert accept >= 0.88, accept
+    assert reject >= 0.92, reject
 
 
 @pytest.mark.parametrize("snr", [20, 10, 5])
 def test_human_clips_over_running_water(sphinx, snr):
     noise = read16(CORPUS / "noise" / "running_tap.wav")
     accept, reject = _rates(sphinx, _held_out(), noise, snr)
-    # measured on the held-out speakers: 20 dB 72.8%/96.7%, 10 dB 53.1%/91.1%, 5 dB 33.3%/93.3%
-    # (before the MLLR transform: 63.0%/93.3%, 44.4%/93.3%, 21.0%/94.4%)
-    floors = {20: (0.71, 0.95), 10: (0.51, 0.90), 5: (0.32, 0.92)}[snr]
+    # measured on the held-out speakers: 20 dB 92.6%/95.6%, 10 dB 88.9%/91.1%, 5 dB 79.0%/92.2% (the verifier never
+    # heard a tap); pocketsphinx alone: 72.8%/96.7%, 53.1%/91.1%, 33.3%/93.3%
+    floors = {20: (0.91, 0.94), 10: (0.87, 0.90), 5: (0.77, 0.91)}[snr]
     assert accept >= floors[0], (snr, accept)
     assert reject >= floors[1], (snr, reject)
 
 
-def test_rnnoise_front_end_hears_more_under_a_loud_tap(en_vocabulary):
+def test_rnnoise_front_end_under_a_loud_tap(en_vocabulary):
     from voiceguide.speech.recognizer import RecognitionSettings
     from voiceguide.speech.sphinx import SphinxRecognizer
 
     rec = SphinxRecognizer(en_vocabulary, settings=RecognitionSettings(denoise=True))
     noise = read16(CORPUS / "noise" / "running_tap.wav")
     accept, reject = _rates(rec, _held_out(), noise, 5)
-    # measured on the held-out speakers at 5 dB: 50.6%/92.2% (33.3%/93.3% without it; clean it costs: 75.3%/93.3%)
-    assert accept >= 0.49, accept
-    assert reject >= 0.91, reject
+    # measured on the held-out speakers at 5 dB: 67.9%/91.1%; without it 79.0%/92.2% (the verifier learned from
+    # audio as the mic gives it, not RNNoise's output); with pocketsphinx alone RNNoise lifted 33.3% to 50.6%
+    assert accept >= 0.66, accept
+    assert reject >= 0.90, reject
 
 
 def test_narrowed_grammar_does_not_turn_other_commands_into_allowed_ones(en_vocabulary):

@@ -165,10 +165,15 @@ def _check_model(config: Config, language: str) -> Finding:
     if not sphinx_model.is_dir():
         return Finding("model", FAIL, f"pocketsphinx's English model is missing ({sphinx_model})",
                        "reinstall pocketsphinx: pip install --force-reinstall pocketsphinx")
+    import importlib.util
+
+    if importlib.util.find_spec("onnxruntime") is None:
+        return Finding("model", WARN, "pocketsphinx without its verifier (the onnxruntime package is missing): "
+                       "fewer commands are heard", "on a 64-bit OS: pip install onnxruntime; or fetch a vosk model")
     if notice is not None:
         return Finding("model", WARN, f"no vosk model for {lang}: the built-in pocketsphinx recognizer is used",
                        "for better hearing, when online: voiceguide model fetch vosk-model-small-en-us-0.15")
-    return Finding("model", OK, "pocketsphinx (built-in English model)")
+    return Finding("model", OK, "pocketsphinx (built-in English model, with its verifier)")
 
 
 def _device(config: Config, direction: str) -> tuple[object | None, Finding | None]:

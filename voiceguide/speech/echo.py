@@ -3,7 +3,9 @@
 The Player announces what it plays (text and time span, on the recognizer's stream timeline). A heard
 command whose phrase occurs in what was playing at that moment (plus a short tail for room echo and the
 endpointer's delay) is dropped; a command that is not in the narration ("stop" over "glide your fingers
-upward") passes, so the person can always interrupt.
+upward") passes, so the person can always interrupt. Over the speaker, a command also needs its own words
+heard (the English fallback's verifier may name a command its decoder heard as other words; alone, that is
+not enough while the assistant talks).
 """
 
 from __future__ import annotations
@@ -64,6 +66,13 @@ class EchoGuard:
         own = [p for p, c in self._vocabulary.all_phrases().items() if c == heard.command]
         for sound in self._playing:
             if sound.start - s.lead <= heard.end and heard.start <= sound.end + s.tail:
+                if phrase not in (p.split() for p in own):
+                    # Only the fallback's verifier heard this command (the decoder heard other words): over our
+                    # own voice, that is not enough.
+                    _LOGGER.info("dropped %s at %.2f s: heard as %r while the speaker was talking", heard.command,
+                                 heard.end, heard.text)
+                    self.dropped.append(heard)
+                    return False
                 words = sound.text.split()
                 for candidate in (phrase, *(p.split() for p in own)):
                     n = len(candidate)

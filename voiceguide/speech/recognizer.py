@@ -80,11 +80,15 @@ class RecognitionSettings:
     pip: float = 0.5
     """pocketsphinx: phone insertion penalty."""
     denoise: bool = False
-    """pocketsphinx: clean the audio with RNNoise first (needs pyrnnoise; helps under a loud tap, costs clean)."""
+    """pocketsphinx: clean the audio with RNNoise first (needs pyrnnoise; with the verifier on, it costs: denoise.py)."""
     adapted: bool = True
     """pocketsphinx: apply the MLLR transform shipped in voiceguide/speech/data (fits the model to room mics)."""
     mllr: Path | None = None
     """pocketsphinx: another MLLR transform file to apply instead (scripts/adapt_sphinx.py makes one)."""
+    verify: bool = True
+    """pocketsphinx: check each utterance with the speech-embedding command classifier (verifier.py; onnxruntime)."""
+    verifier: Path | None = None
+    """pocketsphinx: another classifier file to verify with instead of the bundled one (scripts/train_verifier.py)."""
     sphinx_options: tuple[tuple[str, str], ...] = ()
     """pocketsphinx: extra decoder options as (name, value) pairs, e.g. (("topn", "8"),); the model's feat.params
     fixes the front end (remove_noise, cmn…), which these cannot change."""

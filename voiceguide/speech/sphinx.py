@@ -7,6 +7,10 @@ decode is it heard. The decoys are the alternative hypothesis of a likelihood-ra
 grammar search does the test. Utterances longer than any command are talk and are ignored without decoding.
 The bundled model's means are moved by one MLLR transform (`data/en-us.mllr`, from `scripts/adapt_sphinx.py`)
 toward room microphones; `RecognitionSettings.denoise` puts RNNoise in front for a loud running tap.
+Each decoded utterance then goes to the verifier (`verifier.py`: a speech embedding and a classifier), which
+confirms the decoder's command, overrules it, or names the command the decoder took for a decoy; this lifts
+the held-out speakers' commands from about four in five to nine in ten, and from a third to four in five
+over loud running water.
 """
 
 from __future__ import annotations
@@ -23,11 +27,15 @@ from voiceguide.speech.commands import Command, Vocabulary, normalize
 from voiceguide.speech.decoys_en import ENGLISH_DECOYS
 from voiceguide.speech.recognizer import SAMPLE_RATE, EngineUnavailable, RecognitionSettings, as_int16
 from voiceguide.speech.vad import FRAME, Segmenter, VadSettings
+from voiceguide.speech.verifier import BUILTIN_VERIFIER, WINDOW_SECONDS, Verifier
 
 __all__ = ["SphinxRecognizer", "load_pocketsphinx"]
 
 _LOGGER = logging.getLogger(__name__)
 
+
+VERIFY_LEAD_SECONDS = 0.2
+"""Audio before the utterance the verifier sees; more would let earlier speech (narration) into its window."""
 
 _BUILTIN_MLLR = Path(__file__).parent / "data" / "en-us.mllr"
 """One global MLLR transform of the bundled model's means, from the tuning speakers (scripts/adapt_sphinx.py)."""
@@ -49,6 +57,21 @@ def load_pocketsphinx() -> Any:
     except ImportError as exc:  # pragma: no cover - a core dependency
         raise EngineUnavailable("the built-in recognizer needs the 'pocketsphinx' package: pip install pocketsphinx") from exc
     return pocketsphinx
+
+
+def _load_verifier(settings: RecognitionSettings) -> Verifier | None:
+    """The command classifier, or None (with one warning) when it cannot run here."""
+    if not settings.verify:
+        return None
+    path = settings.verifier or BUILTIN_VERIFIER
+    if not Path(path).is_file():
+        _LOGGER.warning("command classifier %s is missing: hearing with pocketsphinx alone", path)
+        return None
+    try:
+        return Verifier(Path(path))
+    except EngineUnavailable as exc:
+        _LOGGER.warning("%s; hearing with pocketsphinx alone", exc)
+        return None
 
 
 class SphinxRecognizer:
@@ -93,6 +116,7 @@ class SphinxRecognizer:
             _LOGGER.warning("pocketsphinx's dictionary lacks words of %s; those phrases cannot be heard", sorted(missing))
         single = {p for p in vocabulary.all_phrases() if " " not in p}
         self._decoys = [w for w in ENGLISH_DECOYS if w not in single and self._known(w)][: self._settings.decoys]
+        self._verifier = _load_verifier(self._settings)
         self._searches: dict[frozenset[Command], str] = {}
         self._allowed: frozenset[Command] = frozenset()
         self.set_commands(commands if commands is not None else vocabulary.phrases)
@@ -196,12 +220,31 @@ class SphinxRecognizer:
             del self._history[:cut]
             self._history_start += cut // 2
 
-    def _utterance(self, speech_start: float, speech_end: float) -> bytes:
-        """The audio from just before the speech began to just after it ended."""
-        pad = self._settings.edge_seconds
-        a = max(0, int((speech_start - self._settings.lead_seconds) * SAMPLE_RATE) - self._history_start)
-        b = max(a, int((speech_end + pad) * SAMPLE_RATE) - self._history_start)
+    def _audio(self, start: float, end: float) -> bytes:
+        """The kept audio between two stream times (clipped to what is kept)."""
+        a = max(0, int(start * SAMPLE_RATE) - self._history_start)
+        b = max(a, int(end * SAMPLE_RATE) - self._history_start)
         return bytes(self._history[2 * a : 2 * b])
+
+    def _judge(self, speech_start: float, speech_end: float, final: bool) -> tuple[str, Command | None, float]:
+        """pocketsphinx's words for an utterance, and the command to act on after the verifier's say, if any."""
+        end = speech_end + self._settings.edge_seconds
+        text = self.decode(self._audio(speech_start - self._settings.lead_seconds, end))
+        command = self._vocabulary.match(text, self._allowed) if text else None
+        if not final and (command is None or self._prefix_of_another(text, command)):
+            return text, None, 0.0  # not a command, or the start of a longer one: wait for the end
+        if self._verifier is None:
+            return text, command, 1.0
+        verdict = self._verifier.decide(self.verifier_audio(speech_start, end), command, self._allowed, final=final)
+        return text, verdict.command, verdict.probability
+
+    def verifier_audio(self, speech_start: float, end: float) -> np.ndarray:
+        """What the verifier judges: the utterance alone (not the speech before it), at most its window long."""
+        start = max(speech_start - VERIFY_LEAD_SECONDS, end - WINDOW_SECONDS)
+        return np.frombuffer(self._audio(start, end), dtype="<i2")
+
+    def _prefix_of_another(self, text: str, command: Command) -> bool:
+        return any(p.startswith(text + " ") and c != command and c in self._allowed for p, c in self._phrases.items())
 
     def _early_frames(self) -> int:
         early = self._settings.early_seconds
@@ -214,16 +257,13 @@ class SphinxRecognizer:
         quiet_from = now - seg.quiet * FRAME / SAMPLE_RATE
         if quiet_from - seg.speech_start > self._settings.early_max_seconds:
             return []  # longer than a one-breath command: a sentence with a pause in it, so wait
-        text = self.decode(self._utterance(seg.speech_start, now - self._settings.edge_seconds))
-        command = self._vocabulary.match(text, self._allowed) if text else None
-        if command is None or any(
-            p.startswith(text + " ") and c != command and c in self._allowed for p, c in self._phrases.items()
-        ):
-            return []  # not a command, or the start of a longer one: wait for the end
+        text, command, confidence = self._judge(seg.speech_start, now - self._settings.edge_seconds, final=False)
+        if command is None:
+            return []
         self._early = True
         t0 = self._t0 or 0.0
         _LOGGER.debug("early decision at %.2f s: %r → %s", t0 + now, text, command)
-        return [Heard(text, command, 1.0, t0 + seg.speech_start, t0 + quiet_from, self.engine)]
+        return [Heard(text, command, confidence, t0 + seg.speech_start, t0 + quiet_from, self.engine)]
 
     def _close(self) -> list[Heard]:
         seg = self._seg
@@ -232,12 +272,11 @@ class SphinxRecognizer:
         early, self._early = self._early, False
         if too_long or early:
             return []
-        text = self.decode(self._utterance(seg.speech_start, seg.speech_end))
-        command = self._vocabulary.match(text, self._allowed) if text else None
+        text, command, confidence = self._judge(seg.speech_start, seg.speech_end, final=True)
         _LOGGER.debug("utterance %.2f-%.2f s: %r → %s", t0 + seg.speech_start, t0 + seg.speech_end, text, command)
         if command is None:
             return []
-        return [Heard(text, command, 1.0, t0 + seg.speech_start, t0 + seg.speech_end, self.engine)]
+        return [Heard(text, command, confidence, t0 + seg.speech_start, t0 + seg.speech_end, self.engine)]
 
     def _dither(self, pcm: bytes) -> bytes:
         """Add faint fixed noise: the model was never trained on digital silence (WAV files have it, mics don't)."""
