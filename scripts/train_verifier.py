@@ -208,20 +208,22 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=BUILTIN_VERIFIER)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--cache", type=Path, help="keep the embedded windows here and reuse them (for trying classifier settings)")
+    ap.add_argument("--cache", type=Path, help="keep each example's embedded windows here and reuse them (for trying settings)")
     ap.add_argument("--min-reject", type=float, default=0.95, help="rejection the thresholds must keep on clean cross-validation")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     started = time.monotonic()
     data = examples()
     _LOGGER.info("%d examples; embedding them through the recognizer (%d jobs)…", len(data), args.jobs)
+    cache: dict[Example, list[tuple[str, np.ndarray]]] = {}
     if args.cache and args.cache.is_file():
-        windows = pickle.loads(args.cache.read_bytes())
-    else:
-        with ProcessPoolExecutor(args.jobs) as pool:
-            windows = list(pool.map(_windows, data, chunksize=16))
-        if args.cache:
-            args.cache.write_bytes(pickle.dumps(windows))
+        cache = pickle.loads(args.cache.read_bytes())
+    todo = [e for e in data if e not in cache]
+    with ProcessPoolExecutor(args.jobs) as pool:
+        cache.update(zip(todo, pool.map(_windows, todo, chunksize=16), strict=True))
+    if args.cache and todo:
+        args.cache.write_bytes(pickle.dumps(cache))
+    windows = [cache[e] for e in data]
     labels = [c.value for c in Command] + [OTHER]
     rows = [(i, heard, f) for i, found in enumerate(windows) for heard, f in found]
     x = np.stack([f for _, _, f in rows]).astype(np.float64)
