@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _benchlib as bl  # noqa: E402
 
-from audio_helpers import CORPUS, corpus_clips, espeak, mix, narration_audio, pack_narration, read16, silence  # noqa: E402
+from audio_helpers import CORPUS, espeak, held_out_clips, mix, narration_audio, pack_narration, read16, silence  # noqa: E402
 
 from voiceguide.speech.commands import Command, builtin_vocabulary  # noqa: E402
 from voiceguide.speech.echo import EchoGuard  # noqa: E402
@@ -105,14 +105,9 @@ def speech_end(samples: np.ndarray) -> float:
     return (loud[-1] + 1) * 160 / RATE if len(loud) else 0.0
 
 
-def held_out() -> list:
-    """The clips of the speakers nothing was tuned or trained on (the split of tests/speech/audio_helpers.py)."""
-    return [c for c in corpus_clips() if c.split == "test"]
-
-
 def corpus_set(runner: Runner, noise: np.ndarray | None, snr: float | None) -> dict:
     hits = commands = rejected = others = wrong = 0
-    for i, clip in enumerate(held_out()):
+    for i, clip in enumerate(held_out_clips()):
         audio = read16(clip.path)
         if noise is not None:
             audio = mix(audio, noise, snr, offset=i * 7919)
@@ -130,7 +125,7 @@ def corpus_set(runner: Runner, noise: np.ndarray | None, snr: float | None) -> d
 
 def stream_set(runner: Runner, noise: np.ndarray, snr: float) -> dict:
     """The held-out command clips, one every 4 s, over one continuous noise (as when a tap runs the whole time)."""
-    clips = [c for c in held_out() if c.word in CORPUS_WORDS]
+    clips = [c for c in held_out_clips() if c.word in CORPUS_WORDS]
     speech = [read16(c.path).astype(np.float64) for c in clips]
     track = np.zeros(RATE * 4 * len(clips))
     for k, s in enumerate(speech):

@@ -97,10 +97,9 @@ def examples() -> list[Example]:
     for _ in range(TALK_SNIPPETS):  # running speech with pauses, like narration heard between its sentences
         groups = [" ".join(rng.choice(decoys, size=rng.integers(1, 4))) for _ in range(rng.integers(2, 5))]
         texts.append((", ".join(groups), OTHER))
+    every = [(v, s) for v in VOICES for s in SPEEDS]
     for i, (text, label) in enumerate(texts):
-        combos = [(v, s) for v in VOICES for s in SPEEDS]
-        if label == OTHER:  # many words, so fewer voices each
-            combos = [combos[(i * 7 + j * 5) % len(combos)] for j in range(2)]
+        combos = every if label != OTHER else [every[(i * 7 + j * 5) % len(every)] for j in range(2)]  # many words: 2 voices
         for voice, speed in combos:
             base = Example(f"espeak:{voice}:{speed}:{text}", label, "synthetic")
             out.append(base)

@@ -56,6 +56,11 @@ def corpus_clips() -> list[CorpusClip]:
         return [CorpusClip(CORPUS / r["path"], r["word"], r["speaker"]) for r in csv.DictReader(f)]
 
 
+def held_out_clips() -> list[CorpusClip]:
+    """The clips of the speakers nothing was tuned or trained on (MLLR transform, verifier, thresholds)."""
+    return [c for c in corpus_clips() if c.split == "test"]
+
+
 def mix(speech: np.ndarray, noise: np.ndarray, snr_db: float, offset: int = 0) -> np.ndarray:
     """Speech plus a stretch of noise scaled to the given SNR (speech power measured where it is loud)."""
     s = speech.astype(np.float64)

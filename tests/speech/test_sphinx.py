@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from audio_helpers import CORPUS, corpus_clips, decode, espeak, mix, read16, silence
+from audio_helpers import CORPUS, decode, espeak, held_out_clips, mix, read16, silence
 
 from voiceguide.speech.commands import Command
 
@@ -46,13 +46,8 @@ def test_synthesized_commands_in_three_voices_and_two_speeds(sphinx, en_vocabula
     assert wrong / n <= 0.03, (wrong, n)
 
 
-def _held_out():
-    """Clips of the speakers never used for tuning or for the shipped MLLR transform (scripts/adapt_sphinx.py)."""
-    return [c for c in corpus_clips() if c.split == "test"]
-
-
 def test_human_clips_clean(sphinx):
-    accept, reject = _rates(sphinx, _held_out())
+    accept, reject = _rates(sphinx, held_out_clips())
     # measured on the held-out speakers: 90.1% accepted right (73/81), 93.3% rejected (84/90) (targets: 90% / 90%);
     # pocketsphinx alone: 81.5% / 96.7% with the MLLR transform, 79.0% / 95.6% without
     assert accept >= 0.88, accept
@@ -62,7 +57,7 @@ def test_human_clips_clean(sphinx):
 @pytest.mark.parametrize("snr", [20, 10, 5])
 def test_human_clips_over_running_water(sphinx, snr):
     noise = read16(CORPUS / "noise" / "running_tap.wav")
-    accept, reject = _rates(sphinx, _held_out(), noise, snr)
+    accept, reject = _rates(sphinx, held_out_clips(), noise, snr)
     # measured on the held-out speakers: 20 dB 92.6%/95.6%, 10 dB 88.9%/91.1%, 5 dB 79.0%/92.2% (the verifier never
     # heard a tap); pocketsphinx alone: 72.8%/96.7%, 53.1%/91.1%, 33.3%/93.3%
     floors = {20: (0.91, 0.94), 10: (0.87, 0.90), 5: (0.77, 0.91)}[snr]
@@ -76,7 +71,7 @@ def test_rnnoise_front_end_under_a_loud_tap(en_vocabulary):
 
     rec = SphinxRecognizer(en_vocabulary, settings=RecognitionSettings(denoise=True))
     noise = read16(CORPUS / "noise" / "running_tap.wav")
-    accept, reject = _rates(rec, _held_out(), noise, 5)
+    accept, reject = _rates(rec, held_out_clips(), noise, 5)
     # measured on the held-out speakers at 5 dB: 67.9%/91.1%; without it 79.0%/92.2% (the verifier learned from
     # audio as the mic gives it, not RNNoise's output); with pocketsphinx alone RNNoise lifted 33.3% to 50.6%
     assert accept >= 0.66, accept

@@ -8,6 +8,7 @@ Exit 0 when nothing failed (warnings allowed), 1 when something must be fixed.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import os
 import shutil
@@ -149,8 +150,6 @@ def _check_model(config: Config, language: str) -> Finding:
                        "`voiceguide model list` shows what is installed and what can be fetched; "
                        "or set engine = \"auto\" in the config file")
     if engine == "vosk":
-        import importlib.util
-
         if importlib.util.find_spec("vosk") is None:
             return Finding("model", FAIL, f"model {model} found but the vosk package is missing",
                            "reinstall: sudo scripts/install-pi.sh (or pip install vosk)")
@@ -165,8 +164,6 @@ def _check_model(config: Config, language: str) -> Finding:
     if not sphinx_model.is_dir():
         return Finding("model", FAIL, f"pocketsphinx's English model is missing ({sphinx_model})",
                        "reinstall pocketsphinx: pip install --force-reinstall pocketsphinx")
-    import importlib.util
-
     if importlib.util.find_spec("onnxruntime") is None:
         return Finding("model", WARN, "pocketsphinx without its verifier (the onnxruntime package is missing): "
                        "fewer commands are heard", "on a 64-bit OS: pip install onnxruntime; or fetch a vosk model")

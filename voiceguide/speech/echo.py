@@ -63,10 +63,10 @@ class EchoGuard:
             return True
         s = self._settings
         phrase = tokens(heard.text)
-        own = [p for p, c in self._vocabulary.all_phrases().items() if c == heard.command]
+        own = [p.split() for p, c in self._vocabulary.all_phrases().items() if c == heard.command]
         for sound in self._playing:
             if sound.start - s.lead <= heard.end and heard.start <= sound.end + s.tail:
-                if phrase not in (p.split() for p in own):
+                if phrase not in own:
                     # Only the fallback's verifier heard this command (the decoder heard other words): over our
                     # own voice, that is not enough.
                     _LOGGER.info("dropped %s at %.2f s: heard as %r while the speaker was talking", heard.command,
@@ -74,7 +74,7 @@ class EchoGuard:
                     self.dropped.append(heard)
                     return False
                 words = sound.text.split()
-                for candidate in (phrase, *(p.split() for p in own)):
+                for candidate in own:  # the heard phrase is one of them (checked above)
                     n = len(candidate)
                     if n and any(words[i : i + n] == candidate for i in range(len(words) - n + 1)):
                         _LOGGER.info("dropped %r at %.2f s: the speaker was saying %r", heard.text, heard.end, sound.text)

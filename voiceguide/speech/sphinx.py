@@ -63,12 +63,12 @@ def _load_verifier(settings: RecognitionSettings) -> Verifier | None:
     """The command classifier, or None (with one warning) when it cannot run here."""
     if not settings.verify:
         return None
-    path = settings.verifier or BUILTIN_VERIFIER
-    if not Path(path).is_file():
+    path = Path(settings.verifier or BUILTIN_VERIFIER)
+    if not path.is_file():
         _LOGGER.warning("command classifier %s is missing: hearing with pocketsphinx alone", path)
         return None
     try:
-        return Verifier(Path(path))
+        return Verifier(path)
     except EngineUnavailable as exc:
         _LOGGER.warning("%s; hearing with pocketsphinx alone", exc)
         return None

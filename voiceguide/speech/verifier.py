@@ -11,7 +11,6 @@ commands it learned from human speakers; on the others pocketsphinx's word stand
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +22,6 @@ from voiceguide.speech.commands import Command
 from voiceguide.speech.recognizer import SAMPLE_RATE, EngineUnavailable
 
 __all__ = ["BUILTIN_VERIFIER", "WINDOW_SECONDS", "Rule", "Verdict", "Verifier", "decide", "features"]
-
-_LOGGER = logging.getLogger(__name__)
 
 _DATA = Path(__file__).parent / "data"
 BUILTIN_VERIFIER = _DATA / "verifier-en.npz"
@@ -65,6 +62,14 @@ class Verifier:
     """The embedding network and the command classifier on top of it; one per recognizer."""
 
     def __init__(self, classifier: Path = BUILTIN_VERIFIER) -> None:
+        with np.load(classifier) as data:
+            self.labels = [str(x) for x in data["labels"]]
+            self._mean = data["mean"]
+            self._scale = data["scale"]
+            self._weights = data["weights"]
+            self._bias = data["bias"]
+            self.rule = Rule(float(data["agree"]), float(data["alone"]), float(data["switch"]),
+                             frozenset(Command(str(x)) for x in data["trusted"]))
         ort = _onnxruntime()
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
@@ -73,16 +78,6 @@ class Verifier:
         providers = ["CPUExecutionProvider"]
         self._mel = ort.InferenceSession(str(_DATA / "melspectrogram.onnx"), options, providers=providers)
         self._embed = ort.InferenceSession(str(_DATA / "speech-embedding.onnx"), options, providers=providers)
-        self.labels: list[str] = []
-        if classifier.is_file():
-            with np.load(classifier) as data:
-                self.labels = [str(x) for x in data["labels"]]
-                self._mean = data["mean"]
-                self._scale = data["scale"]
-                self._weights = data["weights"]
-                self._bias = data["bias"]
-                self.rule = Rule(float(data["agree"]), float(data["alone"]), float(data["switch"]),
-                                 frozenset(Command(str(x)) for x in data["trusted"]))
 
     def embeddings(self, audio: np.ndarray) -> np.ndarray:
         """(n, 96) embedding vectors of int16 audio at 16 kHz, one per 80 ms once 0.76 s are in."""
@@ -106,8 +101,6 @@ class Verifier:
 
     def probabilities(self, audio: np.ndarray) -> dict[str, float]:
         """Each label's probability for the utterance that ends where `audio` ends."""
-        if not self.labels:
-            raise EngineUnavailable(f"no command classifier at {BUILTIN_VERIFIER}: run scripts/train_verifier.py")
         x = (features(self.embeddings(self.window(audio))) - self._mean) / self._scale
         z = x @ self._weights + self._bias
         p = np.exp(z - z.max())
