@@ -85,6 +85,21 @@ def test_stop_silences_within_the_fade_and_drops_the_queue() -> None:
     assert not mixer.busy
 
 
+def test_a_clip_queued_right_after_stop_plays() -> None:
+    """Issue 13: "repeat" cuts a sentence and queues it anew before the next block; the new one must play."""
+    mixer = Mixer(RATE, volume=1.0, fade_seconds=0.005)
+    old = mixer.add(tone(1.0, text="old"))
+    waiting = mixer.add(tone(1.0, text="waiting"))
+    run(mixer, 0.2)
+    mixer.stop()
+    new = mixer.add(tone(0.3, text="new"))
+    out, notes = run(mixer, 0.6, t0=0.2)
+    assert [(n.state, n.text) for n in notes] == [("interrupted", "old"), ("started", "new"), ("finished", "new")]
+    assert old.interrupted and waiting.interrupted and not new.interrupted and new.done.is_set()
+    assert np.abs(out[int(0.05 * RATE):int(0.25 * RATE)]).max() > 0.1  # the new clip is heard
+    assert not mixer.busy
+
+
 def test_pause_keeps_the_place_and_resume_continues_from_it() -> None:
     mixer = Mixer(RATE, volume=1.0, fade_seconds=0.005)
     clip = tone(0.6, text="step")

@@ -74,6 +74,25 @@ def test_silence_cuts_the_sentence_and_it_is_never_reported(narrator: Narrator, 
     assert rms(x[: RATE]) > 0.02 and rms(x[int(1.01 * RATE) :]) == 0.0
 
 
+def test_a_sentence_said_again_right_after_a_cut_is_reported(narrator: Narrator, tmp_path: Path) -> None:
+    """Issue 13: "repeat" mid-sentence is Silence then the same sentence; the new one must end and be reported."""
+    clock = VirtualClock()
+    narrated: list[Say] = []
+    sink = WavSink(tmp_path / "out.wav", clock, sample_rate=RATE)
+    speaker = Speaker(narrator, sink, narrated.append)
+    text = "Place your fingertips between your brows and glide upward."
+    speaker.handle(Say(text, 0.0))
+    clock.t = 1.0
+    sink.advance_to(clock.t)
+    again = Say(text, 1.0)
+    speaker.handle(Silence(1.0))
+    speaker.handle(again)
+    clock.t = 1.0 + narrator.clip(text).duration + 0.1
+    sink.advance_to(clock.t)
+    assert narrated == [again]
+    sink.close()
+
+
 def test_ticks_keep_the_beat_over_narration_and_volume_requests_apply(narrator: Narrator, tmp_path: Path) -> None:
     clock = VirtualClock()
     sink = WavSink(tmp_path / "out.wav", clock, sample_rate=RATE, volume=0.5)

@@ -80,6 +80,8 @@ class Mixer:
         self._gain = self._volume
         self._fade = max(1, int(fade_seconds * sample_rate))
         self._stop_requested = False
+        self._cutting: list[Playback] = []
+        """What was sounding when `stop` was asked: faded out by the next block."""
         self._pause_requested = False
         self._paused = False
         self._fade_in = False
@@ -118,9 +120,17 @@ class Mixer:
             item.done.set()
 
     def stop(self) -> None:
-        """Silence now (a 5 ms fade) and drop everything queued."""
+        """Silence now (a 5 ms fade) and drop everything queued so far; clips added afterwards play."""
         with self._lock:
             self._stop_requested = True
+            sounding = self._active()
+            for item in [*self._queue, *self._overlays]:
+                item.interrupted = True
+                if item not in sounding:
+                    item.done.set()
+            self._cutting += sounding
+            self._queue.clear()
+            self._overlays.clear()
 
     def pause(self) -> None:
         """Silence now, keeping the place in what was playing."""
@@ -164,7 +174,7 @@ class Mixer:
     @property
     def busy(self) -> bool:
         """Whether anything is playing or queued (paused counts as busy)."""
-        return bool(self._queue or self._overlays)
+        return bool(self._queue or self._overlays or self._cutting)
 
     def queued_seconds(self) -> float:
         """Seconds until the main queue runs dry (ignoring a pause)."""
@@ -203,19 +213,18 @@ class Mixer:
         """Play the first few ms of what is sounding with a falling ramp, then silence (stop or pause)."""
         f = min(len(out), self._fade)
         end = t0 + f / self.sample_rate
-        for item in self._active():
+        stopping = self._stop_requested
+        for item in self._cutting if stopping else self._active():
             k = min(f, item.remaining)
             out[:k] += item.clip.samples[item.pos : item.pos + k]
             item.pos += k
             notices.append(item._end("interrupted", end))
             item.started = False
-        out[:f] *= np.linspace(1.0, 0.0, f, dtype=np.float32) * self._gain
-        if self._stop_requested:
-            for item in [*self._queue, *self._overlays]:
-                item.interrupted = True
+            if stopping:
                 item.done.set()
-            self._queue.clear()
-            self._overlays.clear()
+        out[:f] *= np.linspace(1.0, 0.0, f, dtype=np.float32) * self._gain
+        if stopping:
+            self._cutting.clear()
             self._paused = False
         else:
             self._paused = True

@@ -1,13 +1,13 @@
 """The session's voice: its output events (Say, Cue, Silence, Volume) become sound on one sink.
 
 The run loop hands every session output to `Speaker.handle`; the Speaker tells it back, through
-`on_narrated`, when a sentence has been played to its end (the session's `narration_done`).
+`on_narrated`, when a sentence is over (the session's `narration_done`), by the rule `simulate` uses
+too (`NarrationLedger`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from voiceguide.audio.clip import AudioFileError, Clip, read_wav
 from voiceguide.audio.mixer import NowPlaying, Playback
 from voiceguide.audio.player import AudioSink
 from voiceguide.events import Cue, Say, Silence, Volume
+from voiceguide.session.ledger import NarrationLedger
 from voiceguide.voice.cues import CUES, cue
 from voiceguide.voice.narrator import Narrator, VoiceError
 
@@ -42,7 +43,7 @@ def trim_tail(clip: Clip, keep: float = 0.05, level: float = 0.01) -> Clip:
 
 
 class Speaker:
-    """Session output → narration and cues on a sink; `on_narrated(say)` when a sentence was fully heard.
+    """Session output → narration and cues on a sink; `on_narrated(say)` once per sentence, when it is over.
 
     `on_narrated` runs on the sink's notice thread (device) or inside `advance_to` (WAV sink): hand it
     to the session's own thread. Pack sounds (`sound = "knock.wav"`) are read from `sounds_dir`.
@@ -59,11 +60,8 @@ class Speaker:
     ) -> None:
         self.narrator = narrator
         self.sink = sink
-        self._on_narrated = on_narrated
+        self._ledger = NarrationLedger(on_narrated or (lambda say: None))
         self._sounds_dir = sounds_dir
-        self._lock = threading.Lock()
-        self._pending: dict[int, Say] = {}
-        self._early: set[int] = set()
         self._beat: Playback | None = None
         self._sounds: dict[str, Clip] = {}
         self._prefetch = [t for t in prefetch if t.strip()]
@@ -87,6 +85,7 @@ class Speaker:
             self.cue(event.sound)
         elif isinstance(event, Silence):
             self.sink.stop()
+            self._ledger.cut()  # what was sounding or queued is over, whatever notices come later (or not)
         elif isinstance(event, Volume):
             level = self.sink.louder() if event.change > 0 else self.sink.quieter()
             _LOGGER.info("volume %.0f%%", level * 100)
@@ -99,8 +98,7 @@ class Speaker:
         except (VoiceError, AudioFileError, OSError) as exc:
             # the session must not stall on a sentence the engine cannot make: it counts as said
             _LOGGER.error("could not synthesize %r: %s", say.text, exc)
-            if self._on_narrated is not None:
-                self._on_narrated(say)
+            self._ledger.skipped(say)
             return
         if say.kind in BEAT_KINDS:
             # a count belongs to its beat: no trailing silence to hold up the queue, and the previous
@@ -108,17 +106,13 @@ class Speaker:
             clip = trim_tail(clip)
             if self._beat is not None and not self._beat.done.is_set():
                 self.sink.cancel(self._beat)
-        item = self.sink.play(clip)  # not under our lock: a WAV sink may send notices from inside play()
+                self._ledger.ended(self._beat.id)  # dropped unplayed sends no notice
+        item = self.sink.play(clip)  # a WAV sink may send notices from inside play(): the ledger keeps them
         if say.kind in BEAT_KINDS:
             self._beat = item
-        with self._lock:
-            # a short clip can finish before we get here: its notice then waits in _early
-            finished_now = item.id in self._early or (item.done.is_set() and not item.interrupted)
-            self._early.discard(item.id)
-            if not finished_now and not item.done.is_set():
-                self._pending[item.id] = say
-        if finished_now and self._on_narrated is not None:
-            self._on_narrated(say)
+        self._ledger.handed(say, item.id)
+        if item.done.is_set():
+            self._ledger.ended(item.id)  # an empty clip, or dropped before it played: no notice comes
 
     def cue(self, sound: str) -> None:
         """Play a generated cue (chime, tick) or a pack's WAV sound."""
@@ -145,13 +139,6 @@ class Speaker:
         return clip
 
     def _notice(self, notice: NowPlaying) -> None:
-        if notice.state == "started":
-            return
-        with self._lock:
-            say = self._pending.pop(notice.id, None)
-            if say is None and notice.state == "finished":
-                self._early.add(notice.id)
-                if len(self._early) > 1000:  # ids of cues and of other callers' clips: forget old ones
-                    self._early.clear()
-        if say is not None and notice.state == "finished" and self._on_narrated is not None:
-            self._on_narrated(say)
+        # 'interrupted' is final here: the session pauses by Silence and a re-say, never by `sink.pause`
+        if notice.state != "started":
+            self._ledger.ended(notice.id)
