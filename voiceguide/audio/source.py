@@ -7,7 +7,6 @@ read as fast as possible; its chunks carry their audio position, so a virtual cl
 
 from __future__ import annotations
 
-import atexit
 import logging
 import queue
 import threading
@@ -20,7 +19,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from voiceguide.audio.clip import read_wav, resample, to_int16
-from voiceguide.audio.devices import DeviceError, DeviceInfo, DeviceStatus, find_device, import_sounddevice, open_stream, native_noise_filtered, supported_rate
+from voiceguide.audio.devices import DeviceInfo, DeviceStatus, find_device, import_sounddevice, open_stream, supported_rate
+from voiceguide.audio.watchdog import PORTAUDIO_EXIT, DeviceWatchdog, PortAudioExit, close_aside
 
 __all__ = [
     "SAMPLE_RATE",
@@ -181,62 +181,6 @@ class WavFileSource:
         self._closed.set()
 
 
-class PortAudioExit:
-    """PortAudio's shutdown at process exit, bounded: a stream stuck on a lost device must not hang the exit.
-
-    When the sound server dies under an open stream, PulseAudio's ALSA plugin can deadlock the stream's
-    callback thread; `abort()` then waits for that thread forever, and so does sounddevice's own atexit
-    handler (`Pa_Terminate` closes every open stream). The process is ending anyway, so: no `Pa_Terminate`
-    at all once a close is known to be stuck, and otherwise at most `timeout` seconds for it. One per
-    process, like PortAudio itself.
-    """
-
-    def __init__(self, timeout: float = 3.0) -> None:
-        self.timeout = timeout
-        self._lock = threading.Lock()
-        self._sd: Any = None
-        self.stuck: list[str] = []
-        """What could not be closed (for the log): PortAudio is then not shut down at exit."""
-
-    def install(self, sd: Any) -> None:
-        """Put the bounded shutdown in place of sounddevice's own (once; later calls do nothing)."""
-        with self._lock:
-            if self._sd is not None or not hasattr(sd, "_exit_handler"):
-                return
-            self._sd = sd
-        atexit.unregister(sd._exit_handler)
-        atexit.register(self._at_exit)
-
-    def stuck_close(self, what: str) -> None:
-        """A stream's close did not return: never call into PortAudio's shutdown for this process."""
-        with self._lock:
-            self.stuck.append(what)
-        _LOGGER.warning("%s: closing the lost stream is stuck in the sound library; it is left behind, "
-                        "and PortAudio will not be shut down at exit", what)
-
-    def _at_exit(self) -> None:
-        with self._lock:
-            sd, stuck = self._sd, list(self.stuck)
-        if sd is None:
-            return
-        if stuck:
-            _LOGGER.info("exit without shutting PortAudio down (stuck: %s)", ", ".join(stuck))
-            return
-        try:
-            worker = threading.Thread(target=sd._exit_handler, daemon=True, name="portaudio-exit")
-            worker.start()
-        except RuntimeError:  # no new threads this late: leaving PortAudio up is harmless at exit
-            return
-        worker.join(self.timeout)
-        if worker.is_alive():
-            _LOGGER.warning("PortAudio did not shut down within %.0f s (a stream stuck on a lost device); "
-                            "exiting without it", self.timeout)
-
-
-PORTAUDIO_EXIT = PortAudioExit()
-"""The process's one bounded PortAudio shutdown (PortAudio itself is one per process)."""
-
-
 @dataclass(frozen=True)
 class MicSettings:
     """How the microphone is opened and watched."""
@@ -287,8 +231,6 @@ class MicSource:
         """Blocks dropped because the reader fell behind (the queue was full)."""
         self.input_overflows = 0
         """Blocks PortAudio reported as overrun at the device."""
-        self.losses = 0
-        """Times the device disappeared."""
         self.retries = 0
         """Failed attempts to reopen it."""
         self._delivered = 0
@@ -296,11 +238,14 @@ class MicSource:
         self._resampler: Any = None
         self._closed = threading.Event()
         self._last_audio = time.monotonic()
-        self._lost = False
         self._stream: Any = None
         self._open()
-        self._watchdog = threading.Thread(target=self._watch, daemon=True, name="mic-watchdog")
-        self._watchdog.start()
+        self._watchdog = DeviceWatchdog(
+            "microphone", active=lambda: self._stream is not None and bool(self._stream.active),
+            last_activity=lambda: self._last_audio, reopen=self._open, drop=self._close_stream, report=self._report,
+            closed=self._closed, stall_seconds=settings.stall_seconds, retry_seconds=settings.retry_seconds,
+            max_retry_seconds=settings.max_retry_seconds,
+            messages=("no audio from the microphone; retrying", "listening again"))
 
     # ---- the stream ----------------------------------------------------------------------------
     def _open(self) -> None:
@@ -333,21 +278,8 @@ class MicSource:
 
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
-        if stream is None:
-            return
-        # closing a stream whose server died can block; do it aside so the watchdog stays responsive
-        closer = threading.Thread(target=self._quiet_close, args=(stream,), daemon=True, name="mic-close")
-        closer.start()
-        closer.join(timeout=2.0)
-        if closer.is_alive():
-            PORTAUDIO_EXIT.stuck_close(f"microphone {self.device.name}")
-
-    def _quiet_close(self, stream: Any) -> None:
-        try:
-            stream.abort()
-            stream.close()
-        except Exception as exc:  # noqa: BLE001 - a dead device may fail in any way here
-            _LOGGER.debug("closing the lost microphone stream: %s", exc)
+        if stream is not None:  # closing a stream whose server died can block: aside, with a time limit
+            close_aside(stream, f"microphone {self.device.name}")
 
     # ---- disappearance and return ---------------------------------------------------------------
     def _report(self, state: str, message: str) -> None:
@@ -363,50 +295,15 @@ class MicSource:
             except Exception:
                 _LOGGER.exception("microphone status listener failed")
 
-    def _healthy(self) -> bool:
-        stream = self._stream
-        if stream is None:
-            return False
-        try:
-            active = bool(stream.active)
-        except Exception:  # noqa: BLE001
-            active = False
-        return active and time.monotonic() - self._last_audio < self.settings.stall_seconds
-
-    def _watch(self) -> None:
-        period = min(0.1, self.settings.stall_seconds / 4)
-        while not self._closed.wait(period):
-            if self._healthy():
-                continue
-            self.losses += 1
-            self._lost = True
-            self._report("lost", "no audio from the microphone; retrying")
-            self._close_stream()
-            wait = self.settings.retry_seconds
-            while not self._closed.wait(wait):
-                wait = min(self.settings.max_retry_seconds, wait * 1.5)
-                try:
-                    with native_noise_filtered():
-                        self._open()
-                except DeviceError as exc:
-                    self._report("retrying", str(exc))
-                    continue
-                # opened: wait for real audio before calling it back
-                deadline = time.monotonic() + self.settings.stall_seconds
-                opened_at = time.monotonic()
-                while time.monotonic() < deadline and self._last_audio <= opened_at and not self._closed.is_set():
-                    time.sleep(0.02)
-                if self._last_audio > opened_at:
-                    self._lost = False
-                    self._report("restored", "listening again")
-                    break
-                self._close_stream()
-                self._report("retrying", "the device opened but gave no audio")
-
     @property
     def lost(self) -> bool:
         """Whether the device is gone right now."""
-        return self._lost
+        return self._watchdog.lost
+
+    @property
+    def losses(self) -> int:
+        """Times the device disappeared."""
+        return self._watchdog.losses
 
     # ---- the reader's side ---------------------------------------------------------------------
     @property
@@ -443,6 +340,18 @@ class MicSource:
             self._offset = captured - chunk.start
             return chunk
 
+    def skip_pending(self) -> None:
+        """Drop what is queued but unread (the reader was away, e.g. restarting a failed recognizer)."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is None:  # closed meanwhile: a waiting reader must still see the end
+                self._queue.put_nowait(None)
+                return
+            self._resample(item[0])  # keeps the resampler's stream continuous; the audio is dropped
+
     def clock_time(self, stream_seconds: float) -> float:
         """When that stream position was captured, on this source's clock (from the latest chunk read)."""
         if self._offset is None:
@@ -468,7 +377,7 @@ class MicSource:
     def close(self) -> None:
         """Stop listening; a waiting `read` returns None."""
         self._closed.set()
-        self._watchdog.join(timeout=3)
+        self._watchdog.join()
         self._close_stream()
         while True:  # what was not read is dropped; a waiting reader wakes up with None
             try:
