@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 from voiceguide.events import CommandEvent, Heard, Say, StateChanged
 from voiceguide.packs.loader import LoadedPack
+from voiceguide.relisten import keep_listening
+from voiceguide.stdin_reader import stdin_reader
 from voiceguide.session.clock import RealClock, VirtualClock
 from voiceguide.session.conductor import Output
 from voiceguide.session.console import typed_command
@@ -33,6 +35,8 @@ __all__ = ["RunSettings", "IoPlan", "Runner", "plan_io"]
 
 _MIC_LOST = "I can't hear you any more: the microphone is gone. I'll keep your place until it is back."
 _MIC_BACK = "The microphone is back. Say resume to carry on."
+_DEAF = "I can't hear you for a moment. I'll keep your place and listen again shortly."
+_HEARING = "I can hear you again. Say resume to carry on."
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -169,6 +173,7 @@ class Runner:
         self._canceller: Any = None
         self._ducker: Any = None
         self._stopping = threading.Event()
+        self._typing: Callable[[], None] = lambda: None
         self.session = Session(loaded.pack, loaded.content_hash, self.clock, self._on_output,
                                settings.session, store, vocabulary)
         self.heard: list[Heard] = []
@@ -183,8 +188,12 @@ class Runner:
         elif self._estimate is not None:
             self._estimate(event)
         if isinstance(event, StateChanged) and self._listener is not None:
-            with self._guard_lock:  # applied by the listening thread before its next chunk
-                self._wanted = self.session.expected_commands()
+            self._narrow()
+
+    def _narrow(self) -> None:
+        """On the clock's thread: the commands this state expects, applied by the listening thread before its next chunk."""
+        with self._guard_lock:
+            self._wanted = self.session.expected_commands()
 
     def _narrated(self, say: Say) -> None:
         """From the speaker (any thread): the sentence was heard to its end."""
@@ -250,14 +259,6 @@ class Runner:
         self.clock.post(lambda: self._command(command, source))
         return command
 
-    def _keyboard(self, end_on_eof: bool) -> None:
-        for line in sys.stdin:
-            if self._stopping.is_set():
-                return
-            self.feed_text(line)
-        if end_on_eof:
-            self.clock.post(self.stop)  # after the commands typed before the end
-
     def _heard(self, heard: Heard) -> None:
         """On the listening thread: a recognized command, unless it is the speaker's own voice."""
         self.heard.append(heard)
@@ -318,26 +319,43 @@ class Runner:
             return chunk
 
     def _listen_mic(self) -> None:
+        """Listen until stopped; a failure pauses the session, and listening restarts after a growing pause."""
+        keep_listening(self._new_listener, self._read_mic, self._stopping, self._listening_failed,
+                       back=lambda: self._tell("listening again", _HEARING))
+
+    def _read_mic(self) -> None:
         assert self._source is not None
-        try:
-            while not self._stopping.is_set():
-                chunk = self._source.read(timeout=0.2)
-                if chunk is not None:
-                    chunk = self._clean(chunk)
-                    self._listen(chunk.samples, chunk.start)
-        except Exception:  # the session must hear about it rather than go deaf silently
-            _LOGGER.exception("listening failed")
+        while not self._stopping.is_set():
+            chunk = self._source.read(timeout=0.2)
+            if chunk is not None:
+                chunk = self._clean(chunk)
+                self._listen(chunk.samples, chunk.start)
+
+    def _new_listener(self) -> None:
+        """A fresh recognizer after a failure, narrowed (on the clock's thread) to what the session expects."""
+        assert self._listener_factory is not None and self._source is not None
+        self._listener = self._listener_factory()
+        self._source.skip_pending()  # what it heard while deaf is stale
+        self.clock.post(self._narrow)
+
+    def _listening_failed(self, exc: Exception, pause: float, again: bool) -> None:
+        if not again:  # paused and said once; the retries go only to the log and the transcript
             self.clock.post(lambda: self._command(Command.PAUSE, "device"))
+        self._tell(f"listening failed ({exc!r}); listening again in {pause:.0f} s", None if again else _DEAF)
+
+    def _tell(self, note: str, said: str | None) -> None:
+        """A device line in the transcript, and a hint said aloud when there is a speaker (else the line is all)."""
+        self._write(Entry(self.clock.now(), "device", note, {"hint": said} if said else {}))
+        if said is not None and self._speaker is not None:
+            self.clock.post(lambda: self._speaker.say(Say(said, self.clock.now(), kind="hint")))
 
     def _device_status(self, what: str, status: Any) -> None:
         """A device went away or came back (any thread): pause and say so; the person resumes by voice."""
         _LOGGER.warning("%s %s: %s %s", what, status.device, status.state, status.message)
-        self._write(Entry(self.clock.now(), "device", f"{what} {status.state}: {status.message}"))
         if status.state == "lost":
             self.clock.post(lambda: self._command(Command.PAUSE, "device"))
-        if what == "microphone" and self._speaker is not None:
-            text = (_MIC_LOST if status.state == "lost" else _MIC_BACK)
-            self.clock.post(lambda: self._speaker.say(Say(text, self.clock.now(), kind="hint")))
+        said = (_MIC_LOST if status.state == "lost" else _MIC_BACK) if what == "microphone" else None
+        self._tell(f"{what} {status.state}: {status.message}", said)
 
     # ---- running --------------------------------------------------------------------------------
     def run(self) -> None:
@@ -368,9 +386,9 @@ class Runner:
             self.clock.post(self.session.start)
             if self.plan.listen == "mic" and self._listener is not None:
                 threading.Thread(target=self._listen_mic, name="listen", daemon=True).start()
-            if self.plan.listen == "keyboard" or sys.stdin.isatty():
-                threading.Thread(target=self._keyboard, args=(self.plan.listen == "keyboard",),
-                                 name="keyboard", daemon=True).start()
+            if self.plan.listen == "keyboard" or sys.stdin.isatty():  # typed input only: its end ends the run
+                end = (lambda: self.clock.post(self.stop)) if self.plan.listen == "keyboard" else None
+                self._typing = stdin_reader().attach(self.feed_text, end)
             self.clock.run(until=lambda: self.session.over)
         finally:
             self.close()
@@ -412,6 +430,7 @@ class Runner:
     def close(self) -> None:
         """Let the last sound finish (WAV) or cut it (device), and release the devices."""
         self._stopping.set()
+        self._typing()  # typed lines go to the next session, not to this one
         if self._source is not None:
             self._source.close()
         if self._sink is not None:

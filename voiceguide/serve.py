@@ -20,6 +20,7 @@ from typing import Any
 from voiceguide.app import IoPlan, Listener, Runner, RunSettings
 from voiceguide.packs.loader import LoadedPack
 from voiceguide.packs.schema import Pack
+from voiceguide.retry import FailureWindow
 from voiceguide.session.simulate import Entry
 from voiceguide.speech.commands import Command, Vocabulary, normalize, tokens
 from voiceguide.store import Store
@@ -36,6 +37,14 @@ _ECHO_TAIL = 0.3
 """Seconds of microphone audio ignored after the hint, while the room still rings with it."""
 
 _LOGGER = logging.getLogger(__name__)
+
+
+def _device_errors() -> tuple[type[Exception], ...]:
+    """What a missing or failing sound device raises: waited out, never a reason to exit."""
+    from voiceguide.audio.devices import AudioUnavailable, DeviceError
+    from voiceguide.audio.factory import NoDevice
+
+    return (NoDevice, DeviceError, AudioUnavailable)
 
 
 def spoken_names(pack: Pack) -> list[str]:
@@ -103,6 +112,10 @@ class ServeSettings:
     """How long to wait before looking for a missing microphone again."""
     once: bool = False
     """Exit after one session (tests, scripts)."""
+    max_failures: int = 5
+    """Unexpected idle failures within `failure_window` s that end the process (RepeatedFailure)."""
+    failure_window: float = 600.0
+    """Seconds over which `max_failures` are counted; a finished session forgets them."""
 
 
 class Server:
@@ -132,6 +145,7 @@ class Server:
         self._runner: Runner | None = None
         self._hint_clip: Any = None
         self._t0 = time.monotonic()
+        self._failures = FailureWindow(settings.max_failures, settings.failure_window)
         self.sessions = 0
 
     def _note(self, kind: str, text: str, **data: object) -> None:
@@ -195,10 +209,15 @@ class Server:
                             self._note("heard", heard.text, command="help")
                             self._answer_help(source, listener)
                             break  # the recognizer was reset: what it had in hand is gone
-            except Exception as exc:  # the service must outlive a failing device: reopen it after a pause
+            except _device_errors() as exc:  # the service must outlive a failing device: reopen it after a pause
                 _LOGGER.warning("idle listening failed (%s); trying again in %.0f s", exc,
                                 self.settings.retry_seconds)
                 self._note("device", f"microphone failed: {exc}", waiting=True)
+                self._stopping.wait(self.settings.retry_seconds)
+            except Exception as exc:  # a bug or a broken model: logged whole; if it keeps coming, exit (systemd restarts)
+                _LOGGER.exception("idle listening failed; trying again in %.0f s", self.settings.retry_seconds)
+                self._note("error", f"idle listening failed: {exc!r}", waiting=True)
+                self._failures.failed("idle listening")
                 self._stopping.wait(self.settings.retry_seconds)
             finally:
                 source.close()
@@ -287,6 +306,7 @@ class Server:
         self._note("session", guide.loaded.pack.pack.title, pack=guide.loaded.pack.pack.id)
         try:
             runner.run()
+            self._failures.clear()
         except (AudioFileError, AudioUnavailable, DeviceError, NoDevice, VoiceError) as exc:
             # a device gone between idle and session, or a voice that will not load: wait and try again
             _LOGGER.warning("session ended early: %s", exc)

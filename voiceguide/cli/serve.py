@@ -22,9 +22,12 @@ from voiceguide.cli.run import (
 if TYPE_CHECKING:
     from voiceguide.packs.loader import LoadedPack
 
-__all__ = ["register", "ConfigFileError", "installed_packs"]
+__all__ = ["EXIT_RESTART", "register", "ConfigFileError", "installed_packs"]
 
 _LOGGER = logging.getLogger(__name__)
+
+EXIT_RESTART = 70
+"""EX_SOFTWARE: serve kept failing or crashed; the unit restarts on it (it does not on 1, 2 and 78)."""
 
 
 class ConfigFileError(UserError):
@@ -69,6 +72,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from voiceguide.cli.pack import open_pack
     from voiceguide.cli.session import _open_store
     from voiceguide.packs.lint import pack_vocabulary
+    from voiceguide.retry import RepeatedFailure
     from voiceguide.serve import Guide, IdleGrammar, ServeSettings, Server
 
     config = load_settings(args, ConfigFileError)
@@ -92,5 +96,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     transcript_writer(args.json), idle, idle_listener,
                     guide_for=lambda loaded: guides[loaded.pack.pack.id],
                     speaker_probe=lambda: device_probe("output", first.run.output_device))
-    run_until_stopped(server, store)
+    try:
+        run_until_stopped(server, store)
+    except RepeatedFailure as exc:  # already logged whole, each time: end so that systemd starts us afresh
+        _LOGGER.error("%s: exiting so that the service is restarted", exc)
+        return EXIT_RESTART
+    except UserError:
+        raise
+    except Exception:  # noqa: BLE001 - an uncaught error would exit 1, which the unit does not restart on
+        _LOGGER.exception("serve failed; exiting so that the service is restarted")
+        return EXIT_RESTART
     return 0
