@@ -7,7 +7,7 @@ cd "$ROOT"
 
 APT_PACKAGES=(espeak-ng libportaudio2 sox)
 if [ "${VG_EXTRAS:-}" = "test" ]; then
-    # the virtual sound devices of ../shared/audio need these for the audio tests
+    # the virtual sound devices of scripts/virtual-audio-up.sh need these for the audio tests
     APT_PACKAGES+=(pulseaudio pulseaudio-utils libasound2-plugins graphviz systemd sysbench)
     APT_PACKAGES+=(flite)  # held-out commands in an unseen voice (slt) for the keyword tests
 fi

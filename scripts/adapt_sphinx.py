@@ -5,7 +5,7 @@ pocketsphinx's bundled en-us model was trained on read and broadcast speech; the
 voiceguide use laptop and phone microphones in a room, like the Speech Commands clips. One global MLLR
 transform of the Gaussian means (a 39×40 matrix per feature stream, a small text file) moves the model
 toward that channel without retraining it. Only clips whose speaker falls in the 'tune' half of the fixed
-split (`tests/speech/audio_helpers.py`, `CorpusClip.split`) are used, so the 'test' speakers stay unseen.
+split (`scripts/corpus.py`, `CorpusClip.split`) are used, so the 'test' speakers stay unseen.
 
 Needs SphinxTrain and sphinx_fe (Debian: `apt-get install sphinxtrain sphinxbase-utils pocketsphinx`):
 
@@ -29,9 +29,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "speech"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # corpus.py: the audio helpers the tests use too
 
-from audio_helpers import CORPUS, corpus_clips, mix, read16  # noqa: E402
+from corpus import CORPUS, corpus_clips, mix, read16  # noqa: E402
 
 SPHINXTRAIN = Path("/usr/lib/sphinxtrain")
 OUT = ROOT / "voiceguide" / "speech" / "data" / "en-us.mllr"

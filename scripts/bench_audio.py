@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Audio latency figures on real PortAudio streams (the virtual devices of ../shared/audio by default).
+"""Audio latency figures on real PortAudio streams (the virtual devices of scripts/virtual-audio-up.sh by default).
 
 Measures, over N trials each:
   A. Player.stop() → silence at the speaker (capture of vspeaker_mon);
@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _benchlib as bl  # noqa: E402
 
-SHARED_AUDIO = ROOT.parent / "shared" / "audio"
+AUDIO_SCRIPTS = Path(__file__).resolve().parent  # virtual-audio-up.sh / -down.sh
 SAMPLE_RATE = 16000
 THRESHOLD = 0.01
 
@@ -43,7 +43,7 @@ THRESHOLD = 0.01
 def start_virtual_audio() -> Path:
     """A private PulseAudio; sets PULSE_SERVER and ALSA_CONFIG_PATH before sounddevice is imported."""
     va_dir = Path(tempfile.mkdtemp(prefix="vg-bench-", dir="/tmp"))
-    proc = subprocess.run(["bash", str(SHARED_AUDIO / "virtual-audio-up.sh")], env={**os.environ, "VA_DIR": str(va_dir)},
+    proc = subprocess.run(["bash", str(AUDIO_SCRIPTS / "virtual-audio-up.sh")], env={**os.environ, "VA_DIR": str(va_dir)},
                           capture_output=True, text=True, timeout=60, check=False)
     if proc.returncode != 0:
         sys.exit(f"bench_audio: virtual audio did not start: {proc.stderr.strip()}")
@@ -54,7 +54,7 @@ def start_virtual_audio() -> Path:
 
 
 def stop_virtual_audio(va_dir: Path) -> None:
-    subprocess.run(["bash", str(SHARED_AUDIO / "virtual-audio-down.sh")], env={**os.environ, "VA_DIR": str(va_dir)},
+    subprocess.run(["bash", str(AUDIO_SCRIPTS / "virtual-audio-down.sh")], env={**os.environ, "VA_DIR": str(va_dir)},
                    capture_output=True, timeout=30, check=False)
     shutil.rmtree(va_dir, ignore_errors=True)
 
@@ -367,7 +367,7 @@ def markdown(r: dict) -> str:
     lines = ["## Audio: stop, narration and \"pause\" latencies on real PortAudio streams", ""]
     lines += bl.run_header(r["command"], r["date"], r["machine"])
     lines += [f"Devices: `{r['devices']['speaker']}` (speaker, captured through its monitor) and `{r['devices']['mic']}` "
-              f"(microphone, fed through its `_feed` sink) of a private virtual PulseAudio (`../shared/audio`). Player: "
+              f"(microphone, fed through its `_feed` sink) of a private virtual PulseAudio (`scripts/virtual-audio-up.sh`). Player: "
               f"one `OutputStream` at {r['player']['rate']} Hz, {r['player']['block_ms']:.0f} ms blocks (PortAudio reports "
               f"{r['player']['portaudio_output_latency_ms']:.0f} ms output latency). Narration: {r['tts']}, from its render "
               "cache. Times at the speaker come from a capture of its monitor, stamped when the capture callback gets "

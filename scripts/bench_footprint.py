@@ -45,7 +45,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(ROOT / "tests" / "speech"))
 
 import _benchlib as bl  # noqa: E402
 
@@ -72,7 +71,7 @@ def _write_wav(path: Path, samples: np.ndarray) -> Path:
 
 def _speech(language: str, voice: str, seconds: float) -> np.ndarray:
     """Ordinary sentences (no command phrase) read by espeak-ng, repeated to fill `seconds`."""
-    from audio_helpers import espeak, silence
+    from corpus import espeak, silence
     from bench_recognition import TALK
 
     parts, total, n = [silence(0.5)], 0.5, int(seconds * RATE)

@@ -25,12 +25,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "speech"))  # the same audio helpers the tests use
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _benchlib as bl  # noqa: E402
 
-from audio_helpers import CORPUS, espeak, held_out_clips, mix, narration_audio, pack_narration, read16, silence  # noqa: E402
+from corpus import CORPUS, espeak, held_out_clips, mix, narration_audio, pack_narration, read16, silence  # noqa: E402
 
 from voiceguide.speech.commands import Command, builtin_vocabulary  # noqa: E402
 from voiceguide.speech.echo import EchoGuard  # noqa: E402

@@ -3,7 +3,7 @@
 
 Examples: every command phrase of the built-in English vocabulary and a few hundred frequent non-command words,
 spoken by espeak-ng in a dozen voices at two speeds; plus the human clips of the *tuning* speakers only (the
-split of tests/speech/audio_helpers.py). Each is also mixed with kitchen or pink noise (never the running tap,
+split of scripts/corpus.py). Each is also mixed with kitchen or pink noise (never the running tap,
 which stays unseen for the held-out figures). Every example goes through the real recognizer (its segmenter
 cuts the utterance, pocketsphinx decodes it) and the two-second window the verifier would see is embedded.
 A softmax classifier is fitted with numpy; its regularisation and the two thresholds of the fusion rule are
@@ -33,9 +33,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "speech"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # corpus.py: the audio helpers the tests use too
 
-from audio_helpers import CORPUS, corpus_clips, espeak, mix, read16, silence  # noqa: E402
+from corpus import CORPUS, corpus_clips, espeak, mix, read16, silence  # noqa: E402
 
 from voiceguide.speech.commands import Command, builtin_vocabulary  # noqa: E402
 from voiceguide.speech.decoys_en import ENGLISH_DECOYS  # noqa: E402
@@ -128,7 +128,7 @@ def _audio(example: Example) -> np.ndarray:
 def _windows(example: Example) -> list[tuple[str, np.ndarray]]:
     """(pocketsphinx's command or '', embedding features) for each utterance the recognizer cuts out."""
     global _REC
-    from audio_helpers import decode
+    from corpus import decode
 
     from voiceguide.speech.sphinx import SphinxRecognizer
     from voiceguide.speech.verifier import Verifier

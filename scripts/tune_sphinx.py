@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Accept/reject rates of the pocketsphinx fallback on one speaker split of the human clips, clean and over a tap.
 
-The split is fixed in `tests/speech/audio_helpers.py` (`CorpusClip.split`: crc32 of the speaker hash, even →
+The split is fixed in `scripts/corpus.py` (`CorpusClip.split`: crc32 of the speaker hash, even →
 'tune', odd → 'test'); tune on 'tune', report on 'test'. Settings are overridden as NAME=VALUE pairs of
 `RecognitionSettings` fields, e.g.
 
@@ -25,9 +25,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "speech"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # corpus.py: the audio helpers the tests use too
 
-from audio_helpers import CORPUS, corpus_clips, decode, mix, read16, silence  # noqa: E402
+from corpus import CORPUS, corpus_clips, decode, mix, read16, silence  # noqa: E402
 
 from voiceguide.speech.commands import Command, builtin_vocabulary  # noqa: E402
 from voiceguide.speech.recognizer import RecognitionSettings  # noqa: E402

@@ -1,4 +1,5 @@
-"""Shared fixtures: virtual sound devices (a private PulseAudio from ../shared/audio) for tests that use real PortAudio streams."""
+"""Shared fixtures and markers: virtual sound devices (a private PulseAudio started by scripts/virtual-audio-up.sh) for
+tests that use real PortAudio streams, and `@pytest.mark.corpus` for tests that need the workspace speech corpus."""
 
 from __future__ import annotations
 
@@ -17,7 +18,24 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_AUDIO = ROOT.parent / "shared" / "audio"
+AUDIO_SCRIPTS = ROOT / "scripts"
+"""Where virtual-audio-up.sh and virtual-audio-down.sh live (docs/virtual-audio.md)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the corpus marker (warnings are errors here, an unknown marker among them)."""
+    config.addinivalue_line("markers", "corpus: needs the human clips and noise of the workspace speech corpus")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip a corpus test, in one line, where the corpus is not beside the checkout (a stranger's clone)."""
+    if item.get_closest_marker("corpus") is None:
+        return
+    from audio_helpers import CORPUS, corpus_available
+
+    if not corpus_available():
+        pytest.skip(f"needs the speech corpus, not found at {CORPUS} (set VOICEGUIDE_CORPUS)")
 
 
 @dataclass
@@ -29,7 +47,7 @@ class VirtualAudio:
 
     def down(self) -> None:
         """Stop the daemon (a device disappearing)."""
-        subprocess.run(["bash", str(SHARED_AUDIO / "virtual-audio-down.sh")], env={**os.environ, "VA_DIR": str(self.va_dir)},
+        subprocess.run(["bash", str(AUDIO_SCRIPTS / "virtual-audio-down.sh")], env={**os.environ, "VA_DIR": str(self.va_dir)},
                        check=False, timeout=30, capture_output=True)
 
     def up(self) -> None:
@@ -38,8 +56,9 @@ class VirtualAudio:
 
 
 def _start(va_dir: Path) -> dict[str, str]:
+    """Run the up script; the environment it prints (PULSE_SERVER, ALSA_CONFIG_PATH)."""
     proc = subprocess.run(
-        ["bash", str(SHARED_AUDIO / "virtual-audio-up.sh")],
+        ["bash", str(AUDIO_SCRIPTS / "virtual-audio-up.sh")],
         env={**os.environ, "VA_DIR": str(va_dir)},
         capture_output=True,
         text=True,
@@ -59,8 +78,6 @@ def _start(va_dir: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def virtual_audio() -> Iterator[VirtualAudio]:
     """A private PulseAudio with vmic, vmic_feed, vspeaker, vspeaker_mon; skips only if it cannot start."""
-    if not (SHARED_AUDIO / "virtual-audio-up.sh").is_file():
-        pytest.skip(f"virtual audio unavailable: {SHARED_AUDIO} is missing")
     if shutil.which("pulseaudio") is None or shutil.which("pactl") is None:
         pytest.skip("virtual audio unavailable: pulseaudio / pulseaudio-utils are not installed")
     # A private daemon per test session: other sessions on this machine may use the default one.

@@ -46,6 +46,7 @@ def test_synthesized_commands_in_three_voices_and_two_speeds(sphinx, en_vocabula
     assert wrong / n <= 0.03, (wrong, n)
 
 
+@pytest.mark.corpus
 def test_human_clips_clean(sphinx):
     accept, reject = _rates(sphinx, held_out_clips())
     # measured on the held-out speakers: 90.1% accepted right (73/81), 93.3% rejected (84/90) (targets: 90% / 90%);
@@ -54,6 +55,7 @@ def test_human_clips_clean(sphinx):
     assert reject >= 0.92, reject
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("snr", [20, 10, 5])
 def test_human_clips_over_running_water(sphinx, snr):
     noise = read16(CORPUS / "noise" / "running_tap.wav")
@@ -65,6 +67,7 @@ def test_human_clips_over_running_water(sphinx, snr):
     assert reject >= floors[1], (snr, reject)
 
 
+@pytest.mark.corpus
 def test_rnnoise_front_end_under_a_loud_tap(en_vocabulary):
     from voiceguide.speech.recognizer import RecognitionSettings
     from voiceguide.speech.sphinx import SphinxRecognizer

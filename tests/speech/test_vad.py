@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from audio_helpers import CORPUS, corpus_clips, read16
 
 from voiceguide.speech.vad import FRAME, Segmenter
@@ -19,6 +20,7 @@ def _segments(audio: np.ndarray, webrtc) -> list[tuple[float, float]]:
     return out
 
 
+@pytest.mark.corpus
 def test_words_over_a_running_tap_are_cut_out_one_by_one():
     import pocketsphinx
 
