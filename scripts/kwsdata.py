@@ -54,6 +54,8 @@ __all__ = [
 _LOGGER = logging.getLogger("kwsdata")
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # the voiceguide package of this checkout, also when it is not installed
+    sys.path.insert(0, str(ROOT))
 CORPUS_NOISE = ROOT.parent / "shared" / "corpus" / "noise"
 SAMPLE_RATE = 16000
 RECIPE = 1
@@ -61,8 +63,8 @@ RECIPE = 1
 
 _ESPEAK_TRAIN = (
     "en-us+m1", "en-us+m2", "en-us+m4", "en-us+m5", "en-us+m6", "en-us+m7", "en-us+f1", "en-us+f2", "en-us+f4",
-    "en-us+klatt", "en-us+klatt4", "en-us+steph", "en-us+Andy", "en-us-nyc+m3", "en-us-nyc+f2", "en-gb+m1",
-    "en-gb+f4", "en-gb-x-rp+m5", "en-gb-x-rp+f2", "en-gb-scotland+m2", "en-gb-scotland+f1", "en-gb-x-gbclan+f5",
+    "en-us+klatt", "en-us+klatt4", "en-us+steph", "en-us+Andy", "en-us-nyc+m3", "en-us-nyc+f2", "en+m1",
+    "en+f4", "en-gb-x-rp+m5", "en-gb-x-rp+f2", "en-gb-scotland+m2", "en-gb-scotland+f1", "en-gb-x-gbclan+f5",
     "en-gb-x-gbcwmd+m4", "en-029+m7", "en-029+f4", "mb-us1", "mb-us2",
 )
 TRAIN_VOICES: tuple[str, ...] = (
@@ -71,7 +73,8 @@ TRAIN_VOICES: tuple[str, ...] = (
     "festival:kal_diphone",
     "piper:joe",
 )
-"""The voices to train on. None is a voice the existing tests speak with (espeak en-us, en-us+f3, en-gb, en-us+m3)."""
+"""The voices to train on. None is a voice the existing tests speak with (espeak en-us, en-us+f3, en-gb, en-us+m3).
+espeak-ng drops a variant after "en-gb" ("en-gb+f4" is plain en-gb): British variants are spelled "en+f4"."""
 HELDOUT_VOICES: tuple[str, ...] = (
     "flite:slt",
     "festival:ked_diphone",  # Debian's festvox-kdlpc16k installs the voice as ked_diphone
@@ -265,7 +268,6 @@ def _festival(text: str, name: str, rate: float, pitch: float) -> np.ndarray:
 
 
 def _piper_files() -> tuple[Path, Path]:
-    sys.path.insert(0, str(ROOT)) if str(ROOT) not in sys.path else None
     from voiceguide.voice.piper_voice import piper_voice_for
 
     found = piper_voice_for("en", "joe")
@@ -569,9 +571,14 @@ def _pack_file() -> Path:
     return ROOT / "voiceguide" / "packs" / "builtin" / "facial-massage" / "pack.toml"
 
 
-@functools.cache
 def narration(engine: str) -> list[np.ndarray]:
     """Every sentence of the built-in pack (counts and cues too) as the product says it: 'espeak' or 'piper'."""
+    return list(_narration(engine))
+
+
+@functools.cache
+def _narration(engine: str) -> tuple[np.ndarray, ...]:
+    """The rendered sentences, 16 kHz int16, trimmed; rendered once into the cache by `voiceguide pack render`."""
     tts = {"espeak": "pyttsx3", "piper": "piper"}.get(engine)
     if tts is None:
         raise ValueError(f"narration engine is 'espeak' or 'piper', not {engine!r}")
@@ -593,8 +600,10 @@ def narration(engine: str) -> list[np.ndarray]:
     clips = []
     for item in manifest["items"]:
         audio, rate = _read_wav(out / item["file"])
-        clips.append(_to_int16(_trim(_resample(audio, rate))))
-    return clips
+        clip = _to_int16(_trim(_resample(audio, rate)))
+        clip.flags.writeable = False
+        clips.append(clip)
+    return tuple(clips)
 
 
 # --------------------------------------------------------------------------------------------------- negatives
@@ -602,7 +611,6 @@ def narration(engine: str) -> list[np.ndarray]:
 
 def command_phrases() -> dict[str, str]:
     """Every built-in English command phrase → its command name."""
-    sys.path.insert(0, str(ROOT)) if str(ROOT) not in sys.path else None
     from voiceguide.speech.commands import BUILTIN_PHRASES
 
     return {p: c.value for c, phrases in BUILTIN_PHRASES["en"].items() for p in phrases}
@@ -799,7 +807,6 @@ def _excluded_words(commands: set[str]) -> set[str]:
 
 def _dictionary_words(seed: int, commands: set[str], count: int = 3000) -> list[str]:
     """Common words first (the project's frequency list), then a seeded sample of Debian wamerican's short words."""
-    sys.path.insert(0, str(ROOT)) if str(ROOT) not in sys.path else None
     from voiceguide.speech.decoys_en import ENGLISH_DECOYS
 
     path = Path("/usr/share/dict/american-english")

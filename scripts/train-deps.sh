@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the keyword model's training data needs (scripts/kwsdata.py): Flite, Festival's diphone
 # voices kal and kdl (installed as ked_diphone), the wamerican word list, and MBROLA's US voices for espeak-ng
-# (non-free: skipped with a note where the apt sources have no non-free component). Idempotent.
+# (Debian non-free: skipped with a note where the apt sources lack it; `--with-non-free` first adds Debian's
+# contrib and non-free components in /etc/apt/sources.list.d/voiceguide-contrib.sources). Idempotent.
 # Never installed here, kept for the judgement: RHVoice, SVOX Pico, Festival's HTS voices.
+#
+#     scripts/train-deps.sh [--with-non-free]
 set -euo pipefail
 
 PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k wamerican)
@@ -13,6 +16,9 @@ if [ "$(id -u)" != 0 ]; then
     command -v sudo >/dev/null 2>&1 || { echo "train-deps: run as root or install sudo" >&2; exit 1; }
     SUDO="sudo"
 fi
+
+NON_FREE=0
+[ "${1:-}" = "--with-non-free" ] && NON_FREE=1
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
@@ -25,6 +31,17 @@ if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
 
+sources=/etc/apt/sources.list.d/voiceguide-contrib.sources
+if [ "$NON_FREE" = 1 ] && [ ! -e "$sources" ]; then
+    . /etc/os-release
+    if [ "${ID:-}" = debian ] && [ -n "${VERSION_CODENAME:-}" ]; then
+        echo "train-deps: adding Debian's contrib and non-free components ($sources)" >&2
+        printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: contrib non-free\nSigned-By: %s\n' \
+            "$VERSION_CODENAME" /usr/share/keyrings/debian-archive-keyring.gpg | $SUDO tee "$sources" >/dev/null
+    else
+        echo "train-deps: --with-non-free knows Debian only; enable the repository with mbrola-us1 yourself" >&2
+    fi
+fi
 $SUDO apt-get update -qq >&2
 optional=()
 for p in "${OPTIONAL[@]}"; do
