@@ -208,7 +208,16 @@ def _espeak(text: str, name: str, rate: float, pitch: float) -> np.ndarray:
     return _finish(audio, sr)
 
 
+@functools.cache
+def _flite_voices() -> frozenset[str]:
+    """The voices built into flite (it falls back to kal, silently, for any other name)."""
+    listed = _run(["flite", "-lv"]).decode()
+    return frozenset(listed.split(":", 1)[-1].split())
+
+
 def _flite(text: str, name: str, rate: float, pitch: float) -> np.ndarray:
+    if name not in _flite_voices():
+        raise LookupError(f"flite has no voice {name} (it has {', '.join(sorted(_flite_voices()))})")
     stretch, speed_up = _stretch(rate, pitch)
     with tempfile.TemporaryDirectory(prefix="kws-flite-") as tmp:
         out, src = Path(tmp) / "out.wav", Path(tmp) / "text.txt"
@@ -290,7 +299,7 @@ class _SeededSession:
         frames = 64 * int(feed["input"].shape[1]) + 256  # phonemes × frames each, far above any real duration
         feed = dict(feed)
         for k, name in enumerate(self._inputs):
-            rng = np.random.default_rng([self.seed, self.calls, k])
+            rng = np.random.default_rng([self.seed % 2**63, self.calls, k])
             # drawn time-major, so a value does not depend on the bank's length
             feed[name] = np.ascontiguousarray(rng.standard_normal((frames, PIPER_NOISE_ROWS), dtype=np.float32).T)[None]
         self.calls += 1
@@ -343,7 +352,9 @@ def _piper(text: str, name: str, rate: float, pitch: float, seed: int) -> np.nda
 
     voice, session = _piper_voice(os.getpid())
     cfg = voice.config
-    jitter = np.ones(3) if seed == 0 else np.random.default_rng(seed).uniform([0.75, 0.75, 0.92], [1.25, 1.25, 1.08])
+    jitter = np.ones(3)  # seed 0: the voice's own noise and length scales; others ±25 % noise, ±8 % length
+    if seed:
+        jitter = np.random.default_rng(seed % 2**63).uniform([0.75, 0.75, 0.92], [1.25, 1.25, 1.08])
     stretch, speed_up = _stretch(rate, pitch)
     syn = SynthesisConfig(noise_scale=float(cfg.noise_scale * jitter[0]),
                           noise_w_scale=float(cfg.noise_w_scale * jitter[1]),
@@ -416,7 +427,7 @@ def _room_response(seed: int) -> np.ndarray:
     """The impulse response of a small tiled bathroom drawn from `seed`, direct path at sample 0, energy 1."""
     import pyroomacoustics as pra
 
-    rng = np.random.default_rng([seed, 71])
+    rng = np.random.default_rng([seed % 2**63, 71])
     height = rng.uniform(2.1, 2.5)
     volume = rng.uniform(2.0, 8.0)
     aspect = rng.uniform(1.0, 1.8)
@@ -819,7 +830,7 @@ def _dictionary_words(seed: int, commands: set[str], count: int = 3000) -> list[
     common = [w for w in ENGLISH_DECOYS if w in known]
     chosen = set(common)
     rest = [w for w in words if w not in chosen]
-    rng = np.random.default_rng([seed, 3])
+    rng = np.random.default_rng([seed % 2**63, 3])
     picked = [rest[i] for i in sorted(rng.choice(len(rest), size=max(0, count - len(common)), replace=False))]
     return common + picked
 
@@ -829,7 +840,7 @@ def negative_texts(seed: int = 0) -> dict[str, list[str]]:
     phrases = set(command_phrases())
     commands = _command_words()
     near = list(dict.fromkeys(w for ws in NEAR_MISSES.values() for w in ws if w not in HOMOPHONES))
-    rng = np.random.default_rng([seed, 5])
+    rng = np.random.default_rng([seed % 2**63, 5])
     letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
     spelled = [" ".join(rng.choice(letters, size=int(rng.integers(2, 5)))) for _ in range(80)]
     numbers = list(_ONES) + [f"{t} {o}" for t in ("twenty", "thirty", "forty") for o in _ONES[1:10]]
