@@ -49,6 +49,14 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         raise UsageError(message)
 
+    def _get_value(self, action: argparse.Action, arg_string: str) -> object:
+        """A type that raises UserError (a bad path: exit 1) keeps its exit code; the message names the flag."""
+        try:
+            return super()._get_value(action, arg_string)  # type: ignore[misc]
+        except UserError as exc:
+            name = "/".join(action.option_strings) or action.metavar or action.dest
+            raise type(exc)(f"argument {name}: {exc}") from None
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser: common options, then each module's subcommands."""
@@ -91,3 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a path the checks could not foresee (disk full, a folder removed meanwhile)
+        logging.getLogger(__name__).debug("uncaught OSError", exc_info=True)
+        from voiceguide.cli.checks import os_error_message
+
+        print(f"voiceguide: {os_error_message(exc)}", file=sys.stderr)
+        return 1

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from voiceguide.cli import UserError
+from voiceguide.cli import UserError, checks
 
 __all__ = ["register"]
 
@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     """Add `devices`, `voices`, and `render` to the `pack` group."""
     p = sub.add_parser("devices", help="input and output audio devices, marking the ones `run` would use")
     p.add_argument("--json", action="store_true", help="one JSON list")
-    p.add_argument("--config", type=Path, default=None, help="config file (default: the user config dir's)")
+    p.add_argument("--config", type=checks.config_file, default=None,
+                   help="config file (default: the user config dir's)")
     p.set_defaults(handler=cmd_devices)
 
     p = sub.add_parser("voices", help="the voices the speech engines offer (Piper's and pyttsx3's)")
@@ -30,7 +31,7 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
         return
     p = pack_group.add_parser("render", help="render every sentence of a pack to WAV files with a manifest")
     p.add_argument("pack", metavar="PACK", help="a folder, a pack.toml, or a pack id")
-    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+    p.add_argument("--out", type=checks.output_dir, default=None, metavar="DIR",
                    help="folder for the WAV files and manifest.json (default: only fill the render cache)")
     p.add_argument("--tts", "--engine", dest="engine", default=None,
                    help="narration engine: pyttsx3, piper or auto (default: the config file's, else auto — "
@@ -38,11 +39,13 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     p.add_argument("--voice", default=None,
                    help="voice id, name or Piper .onnx path (default: the config's, the pack's, else one for "
                         "its language)")
-    p.add_argument("--config", type=Path, default=None, help="config file (default: the user config dir's)")
+    p.add_argument("--config", type=checks.config_file, default=None,
+                   help="config file (default: the user config dir's)")
     p.add_argument("--rate", type=int, default=None, help="words per minute at tempo 1 (default: the pack's)")
     p.add_argument("--all-tempos", action="store_true",
                    help="also every speed that 'slower'/'faster' can reach (default: the pack's tempo only)")
-    p.add_argument("--cache-dir", type=Path, default=None, help="render cache (default: the user cache dir)")
+    p.add_argument("--cache-dir", type=checks.writable_dir, default=None,
+                   help="render cache (default: the user cache dir)")
     p.set_defaults(handler=cmd_pack_render)
 
 
@@ -152,8 +155,6 @@ def cmd_pack_render(args: argparse.Namespace) -> int:
     pack = loaded.pack
     if args.rate is not None and not 80 <= args.rate <= 450:
         raise UserError(f"--rate {args.rate} is outside 80–450 words per minute")
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise UserError(f"--out {args.out} exists and is not a folder")
     settings = NarratorSettings(
         engine=args.engine or config.tts,
         voice=args.voice or config.voice or pack.voice.name,

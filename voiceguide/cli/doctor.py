@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from voiceguide.cli import checks
 from voiceguide.config import Config, ConfigError, default_config_path, load_config
 
 __all__ = ["DoctorSettings", "Finding", "register", "run_checks"]
@@ -296,10 +297,13 @@ def run_checks(settings: DoctorSettings, report: Callable[[Finding], None]) -> l
 def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction]) -> None:
     """Add `doctor`."""
     p = sub.add_parser("doctor", help="check config, disk, narration, model, microphone and speaker; print fixes")
-    p.add_argument("--config", type=Path, default=None, help="config file (default: the user config dir's)")
+    p.add_argument("--config", type=checks.config_file, default=None,
+                   help="config file (default: the user config dir's)")
+    # not checked here: a data dir that cannot be made is the disk check's finding, with its fix
     p.add_argument("--data-dir", type=Path, default=None, help="where history is kept (default: the config's)")
     p.add_argument("--no-sound", action="store_true", help="do not record the mic or play a tone")
-    p.add_argument("--min-free-mb", type=float, default=DoctorSettings.min_free_mb,
+    p.add_argument("--min-free-mb", type=checks.number(low=0, what="megabytes"),
+                   default=DoctorSettings.min_free_mb,
                    help="less free disk than this is a failure (default: %(default)g)")
     p.set_defaults(handler=cmd_doctor)
 

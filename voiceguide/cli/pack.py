@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from voiceguide.cli import UsageError, UserError
+from voiceguide.cli import UsageError, UserError, checks
 from voiceguide.packs.lint import lint
 from voiceguide.packs.loader import PACK_FILE, LoadedPack, PackError, Problem, builtin_ids, load_pack
 from voiceguide.packs.schema import Pack
@@ -20,7 +20,7 @@ __all__ = ["register", "format_duration"]
 def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction]) -> None:
     """Add the `pack` group and its subcommands."""
     p = sub.add_parser("pack", help="narration packs: list, check, show, schema, new")
-    p.add_argument("--packs-dir", type=Path, default=None,
+    p.add_argument("--packs-dir", type=checks.existing_dir, default=None,
                    help="folder of your own packs (default: the user data dir's packs/)")
     p.set_defaults(handler=lambda args: _group_help(p))
     pack_sub = p.add_subparsers(dest="pack_command", metavar="PACK_COMMAND", parser_class=type(p))
@@ -248,8 +248,11 @@ def cmd_new(args: argparse.Namespace) -> int:
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", pack_id):
         raise UsageError(f"invalid pack id '{pack_id}': use lower-case letters, digits and dashes")
     title = pack_id.replace("-", " ").capitalize()
-    folder.mkdir(parents=True, exist_ok=True)
-    target.write_text(_TEMPLATE.format(id=pack_id, title=title, language=args.language, dir=folder),
-                      encoding="utf-8")
+    try:
+        checks.output_dir(str(folder))
+        target.write_text(_TEMPLATE.format(id=pack_id, title=title, language=args.language, dir=folder),
+                          encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{target}: cannot be written ({(exc.strerror or str(exc)).lower()})") from exc
     print(f"created {target}; next: voiceguide pack check --strict {folder}")
     return 0

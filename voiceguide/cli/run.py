@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from voiceguide.cli import UsageError, UserError
+from voiceguide.cli import UsageError, UserError, checks
 from voiceguide.config import Config, ConfigError, load_config
 
 if TYPE_CHECKING:
@@ -28,11 +28,14 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     """Add `run`."""
     p = sub.add_parser("run", help="guide a routine: listens for commands and narrates (the main job)")
     add_settings_arguments(p)
-    p.add_argument("--input-wav", type=Path, default=None, metavar="FILE", help="listen to a WAV file instead")
-    p.add_argument("--output-wav", type=Path, default=None, metavar="FILE", help="write the sound to a WAV file instead")
+    p.add_argument("--input-wav", type=checks.wav_file, default=None, metavar="FILE",
+                   help="listen to a WAV file instead")
+    p.add_argument("--output-wav", type=checks.output_file, default=None, metavar="FILE",
+                   help="write the sound to a WAV file instead")
     p.add_argument("--fast", action="store_true", help="with --input-wav: as fast as possible (virtual time)")
     p.add_argument("--console", action="store_true", help="type commands and read the narration")
-    p.add_argument("--hold-seconds", type=float, default=None,
+    p.add_argument("--hold-seconds", type=checks.number(above=0, high=86400, what="a number of seconds"),
+                   default=None,
                    help="release a preparation step after this long without 'next' (default: wait)")
     p.set_defaults(handler=cmd_run)
 
@@ -41,21 +44,22 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     """The flags `run` and `serve` share: each config key, plus where packs, history and renderings live."""
     p.add_argument("pack", nargs="?", default=None, metavar="PACK",
                    help="a folder, a pack.toml or a pack id (default: the config's, else facial-massage)")
-    p.add_argument("--input-device", default=None, metavar="NAME|INDEX", help="microphone (see `voiceguide devices`)")
-    p.add_argument("--output-device", default=None, metavar="NAME|INDEX", help="speaker")
+    p.add_argument("--input-device", type=checks.device, default=None, metavar="NAME|INDEX",
+                   help="microphone (see `voiceguide devices`)")
+    p.add_argument("--output-device", type=checks.device, default=None, metavar="NAME|INDEX", help="speaker")
     p.add_argument("--engine", choices=["auto", "vosk", "pocketsphinx"], default=None, help="speech recognizer")
-    p.add_argument("--model", type=Path, default=None, metavar="PATH", help="vosk model folder")
+    p.add_argument("--model", type=checks.existing_dir, default=None, metavar="PATH", help="vosk model folder")
     p.add_argument("--language", default=None, help="recognition language (default: the pack's)")
     p.add_argument("--tts", choices=["auto", "piper", "pyttsx3"], default=None,
                    help="narration engine (default auto: Piper where it has a voice for the language, else pyttsx3)")
     p.add_argument("--voice", default=None, help="narration voice (see `voiceguide voices`)")
     p.add_argument("--volume", type=float, default=None, help="speaker volume 0–1 (default 0.8)")
     p.add_argument("--tempo", type=float, default=None, help="starting tempo 0.5–2 (default: remembered)")
-    p.add_argument("--packs-dir", type=Path, default=None,
+    p.add_argument("--packs-dir", type=checks.existing_dir, default=None,
                    help="folder of your own packs (default: the user data dir's packs/)")
-    p.add_argument("--data-dir", type=Path, default=None, help="where history and checkpoints are kept")
-    p.add_argument("--cache-dir", type=Path, default=None, help="render cache for narration")
-    p.add_argument("--config", type=Path, default=None, help="config file (default: the user config dir's)")
+    p.add_argument("--data-dir", type=checks.writable_dir, default=None, help="where history and checkpoints are kept")
+    p.add_argument("--cache-dir", type=checks.writable_dir, default=None, help="render cache for narration")
+    p.add_argument("--config", type=checks.config_file, default=None, help="config file (default: the user config dir's)")
     p.add_argument("--no-echo-cancel", dest="echo_cancel", action="store_false",
                    help="keep the speaker's own sound in the mic (commands then heard only between sentences)")
     p.add_argument("--json", action="store_true", help="transcript as one JSON object per line")
@@ -169,8 +173,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("--fast goes with --input-wav")
     if args.output_wav is not None and args.input_wav is None and not args.console:
         raise UsageError("--output-wav goes with --input-wav or --console (a live run plays to a speaker)")
-    if args.input_wav is not None and not args.input_wav.is_file():
-        raise UserError(f"--input-wav: no such file: {args.input_wav}")
 
     loaded = open_pack(config.pack, packs_folder(args))
     settings = run_settings(config, args, loaded, input_wav=args.input_wav, output_wav=args.output_wav,

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voiceguide.cli import UserError
+from voiceguide.cli import UserError, checks
 from voiceguide.cli.run import (
     add_settings_arguments,
     device_probe,
@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     """Add `serve`."""
     p = sub.add_parser("serve", help="wait quietly for 'start', guide a routine, wait again (boot-time mode)")
     add_settings_arguments(p)
-    p.add_argument("--retry-seconds", type=float, default=5.0, help="wait between looks for a missing microphone")
+    p.add_argument("--retry-seconds", type=checks.number(above=0, high=3600, what="a number of seconds"),
+                   default=5.0, help="wait between looks for a missing microphone")
     p.add_argument("--once", action="store_true", help="exit after one session")
     p.set_defaults(handler=cmd_serve)
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voiceguide.cli import UsageError, UserError
+from voiceguide.cli import UsageError, UserError, checks
 from voiceguide.packs.loader import LoadedPack, PackError, load_pack
 
 if TYPE_CHECKING:
@@ -36,8 +36,8 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
 
     p = sub.add_parser("history", help="past sessions and the current streak")
     p.add_argument("--json", action="store_true", help="one JSON object")
-    p.add_argument("--limit", type=int, default=30, help="sessions to list (default: 30)")
-    p.add_argument("--data-dir", type=Path, default=None, help="where the history is kept")
+    p.add_argument("--limit", type=checks.positive_int, default=30, help="sessions to list (default: 30)")
+    p.add_argument("--data-dir", type=checks.writable_dir, default=None, help="where the history is kept")
     p.set_defaults(handler=cmd_history)
 
     p = sub.add_parser("session", help="the session engine: graph, console")
@@ -53,8 +53,9 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
 
     q = session_sub.add_parser("console", help="guide a pack in real time with typed commands and printed speech")
     q.add_argument("pack", nargs="?", default=DEFAULT_PACK, metavar="PACK")
-    q.add_argument("--data-dir", type=Path, default=None, help="where history and checkpoints are kept")
-    q.add_argument("--speed", type=_positive, default=1.0, help="run the clock this many times faster")
+    q.add_argument("--data-dir", type=checks.writable_dir, default=None,
+                   help="where history and checkpoints are kept")
+    q.add_argument("--speed", type=_speed, default=1.0, help="run the clock this many times faster")
     q.add_argument("--hold-seconds", type=_positive, default=None, help="release holds after this long")
     q.add_argument("--json", action="store_true", help="one JSON object per line")
     q.set_defaults(handler=cmd_console)
@@ -65,21 +66,11 @@ def _group_help(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
-    return value
-
-
-def _tempo(text: str) -> float:
-    value = _positive(text)
-    if not 0.5 <= value <= 2.0:
-        raise argparse.ArgumentTypeError(f"tempo must be between 0.5 and 2: {text!r}")
-    return value
+_positive = checks.number(above=0, high=86400, what="a number of seconds")
+"""Seconds: more than 0, and at most a day (an endless hold is no setting)."""
+_speed = checks.number(above=0, high=1000, what="a speed-up")
+"""How many times faster the clock runs: finite, so that the clock's arithmetic stays in numbers."""
+_tempo = checks.number(0.5, 2.0, what="a tempo")
 
 
 def _open_pack(spec: str) -> LoadedPack:

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from voiceguide.cli import UsageError, UserError
+from voiceguide.cli import UsageError, UserError, checks
 
 __all__ = ["register"]
 
@@ -19,12 +19,13 @@ _CHUNK = 320  # 20 ms at 16 kHz: what a live source hands over
 def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction]) -> None:
     """Add `listen` and the `model` group."""
     p = sub.add_parser("listen", help="print the commands heard in a WAV file or from the microphone")
-    p.add_argument("--wav", type=Path, default=None, help="decode this file as fast as possible (any rate, any channels)")
+    p.add_argument("--wav", type=checks.wav_file, default=None,
+                   help="decode this file as fast as possible (any rate, any channels)")
     p.add_argument("--engine", choices=["auto", "vosk", "pocketsphinx"], default="auto")
-    p.add_argument("--model", type=Path, default=None, help="a vosk model folder")
+    p.add_argument("--model", type=checks.existing_dir, default=None, help="a vosk model folder")
     p.add_argument("--language", default="en", help="en or ko (default: en)")
     p.add_argument("--json", action="store_true", help="one JSON object per command")
-    p.add_argument("--input-device", default=None, help="microphone name or index")
+    p.add_argument("--input-device", type=checks.device, default=None, help="microphone name or index")
     p.set_defaults(handler=cmd_listen)
 
     m = sub.add_parser("model", help="speech models: list, fetch, path")
@@ -38,11 +39,12 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     q.add_argument("name")
     q.add_argument("--url", default=None, help="download from here instead of the known address")
     q.add_argument("--sha256", default=None, help="expected SHA-256 of the archive (needed with --url)")
-    q.add_argument("--dest", type=Path, default=None, help="install folder (default: the user data dir's models/)")
+    q.add_argument("--dest", type=checks.writable_dir, default=None,
+                   help="install folder (default: the user data dir's models/)")
     q.set_defaults(handler=cmd_model_fetch)
     q = msub.add_parser("path", help="the model that would be used for a language")
     q.add_argument("--language", default="en-us")
-    q.add_argument("--model", type=Path, default=None)
+    q.add_argument("--model", type=checks.existing_dir, default=None)
     q.set_defaults(handler=cmd_model_path)
 
 
@@ -82,8 +84,6 @@ def cmd_listen(args: argparse.Namespace) -> int:
 def _read_input(path: Path):  # noqa: ANN202 - numpy array
     from voiceguide.audio.clip import AudioFileError, read_wav, to_int16
 
-    if not path.is_file():
-        raise UserError(f"--wav: no such file: {path}")
     try:
         clip = read_wav(path).at_rate(16000)
     except AudioFileError as exc:
