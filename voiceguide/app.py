@@ -230,8 +230,11 @@ class Runner:
         )
         self._sink.subscribe(self._now_playing)
         texts = [sentence.text for sentence in pack_sentences(pack)]
+        # on a real clock a sentence missing from the cache renders off the clock's thread (the beats go
+        # on); on a virtual one synthesis takes no clock time, so it is made at once, deterministically
+        post = self.clock.post if isinstance(self.clock, RealClock) else None
         self._speaker = Speaker(narrator, self._sink, self._narrated, sounds_dir=self.loaded.folder,
-                                prefetch=texts)
+                                prefetch=texts, post=post)
         self._speaker.prefetch(1.0 / self.session.tempo)
 
     def _now_playing(self, notice: Any) -> None:

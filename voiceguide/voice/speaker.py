@@ -2,12 +2,14 @@
 
 The run loop hands every session output to `Speaker.handle`; the Speaker tells it back, through
 `on_narrated`, when a sentence is over (the session's `narration_done`), by the rule `simulate` uses
-too (`NarrationLedger`).
+too (`NarrationLedger`). Given a `post` (the clock's), a sentence missing from the render cache is
+synthesized on a worker thread, so the session's thread — and the next beat — never waits for it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from voiceguide.events import Cue, Say, Silence, Volume
 from voiceguide.session.ledger import NarrationLedger
 from voiceguide.voice.cues import CUES, cue
 from voiceguide.voice.narrator import Narrator, VoiceError
+from voiceguide.voice.render_worker import Post, Rendering, RenderWorker
 
 __all__ = ["Speaker", "trim_tail"]
 
@@ -47,6 +50,10 @@ class Speaker:
 
     `on_narrated` runs on the sink's notice thread (device) or inside `advance_to` (WAV sink): hand it
     to the session's own thread. Pack sounds (`sound = "knock.wav"`) are read from `sounds_dir`.
+    With `post` (how to run a callable on the session's thread), uncached sentences render off that
+    thread: sentences keep their order, a count plays only if no newer beat overtook it, and a Silence
+    drops whatever was still rendering. Without it (a virtual clock: synthesis takes no clock time)
+    every sentence is made at once. Call it from the session's thread only.
     """
 
     def __init__(
@@ -57,10 +64,18 @@ class Speaker:
         *,
         sounds_dir: Path | None = None,
         prefetch: Iterable[str] = (),
+        post: Post | None = None,
     ) -> None:
         self.narrator = narrator
         self.sink = sink
         self._ledger = NarrationLedger(on_narrated or (lambda say: None))
+        self._worker = RenderWorker(narrator, post, self._rendered) if post is not None else None
+        self._queued: deque[Rendering] = deque()
+        """Sentences (not counts) waiting for one before them that is still rendering, in order."""
+        self._beat_job: Rendering | None = None
+        """The latest beat's count while it renders (an older one that comes late is not played)."""
+        self._generation = 0
+        """Bumped by each Silence: what was rendering before it is not played."""
         self._sounds_dir = sounds_dir
         self._beat: Playback | None = None
         self._sounds: dict[str, Clip] = {}
@@ -84,6 +99,9 @@ class Speaker:
         elif isinstance(event, Cue):
             self.cue(event.sound)
         elif isinstance(event, Silence):
+            self._generation += 1
+            self._queued.clear()
+            self._beat_job = None
             self.sink.stop()
             self._ledger.cut()  # what was sounding or queued is over, whatever notices come later (or not)
         elif isinstance(event, Volume):
@@ -91,14 +109,51 @@ class Speaker:
             _LOGGER.info("volume %.0f%%", level * 100)
 
     def say(self, say: Say) -> None:
-        """Queue a sentence (from cache when rendered ahead); a blank one is "narrated" at once."""
+        """Queue a sentence (from cache when rendered ahead, else rendered now or off-thread)."""
         self.prefetch(say.rate_scale)  # a new tempo: the rest of the pack at the new rate, in the background
+        job = Rendering(say, self._generation)
+        beat = say.kind in BEAT_KINDS
+        if beat:
+            self._beat_job = None  # this beat's count overtakes any older one still rendering
+        if self._worker is not None and say.text.strip() and not self.narrator.is_cached(say.text, say.rate_scale):
+            _LOGGER.debug("rendering %r off the session's thread", say.text)
+            if beat:
+                self._beat_job = job
+            else:
+                self._queued.append(job)
+            self._worker.submit(job)
+            return
+        self._make(job)
+        if beat or not self._queued:
+            self._play(job)
+        else:
+            self._queued.append(job)  # made, but its turn comes after a sentence still rendering
+
+    def _make(self, job: Rendering) -> None:
+        say = job.say
         try:
-            clip = self.narrator.clip(say.text, say.rate_scale, kind=say.kind)
+            job.clip = self.narrator.clip(say.text, say.rate_scale, kind=say.kind)
         except (VoiceError, AudioFileError, OSError) as exc:
-            # the session must not stall on a sentence the engine cannot make: it counts as said
             _LOGGER.error("could not synthesize %r: %s", say.text, exc)
-            self._ledger.skipped(say)
+            job.failed = True
+        job.ready.set()
+
+    def _rendered(self, job: Rendering) -> None:
+        """On the session's thread: a sentence rendered off it is ready (or failed)."""
+        if job.generation != self._generation:
+            return  # a Silence came meanwhile
+        if job.say.kind in BEAT_KINDS:
+            if job is self._beat_job:
+                self._beat_job = None
+                self._play(job)
+            return
+        while self._queued and self._queued[0].ready.is_set():
+            self._play(self._queued.popleft())
+
+    def _play(self, job: Rendering) -> None:
+        say, clip = job.say, job.clip
+        if job.failed or clip is None:
+            self._ledger.skipped(say)  # the session must not stall on a sentence the engine cannot make
             return
         if say.kind in BEAT_KINDS:
             # a count belongs to its beat: no trailing silence to hold up the queue, and the previous
