@@ -311,6 +311,9 @@ class Runner:
             return chunk
         try:
             cleaned = self._canceller.process_chunk(chunk)
+            if self._guard is not None:
+                with self._guard_lock:  # echo is then judged by what the canceller took out
+                    self._guard.microphone(chunk.samples, chunk.start, cleaned.samples, cleaned.start)
             if self._ducker is not None:
                 self._ducker.update(cleaned.samples, cleaned.start)  # the person talks: narration down
             return cleaned

@@ -28,7 +28,7 @@ class _ConfigModel(BaseModel):
     output_device: str | int | None = None
     volume: float = Field(default=0.8, ge=0.0, le=1.0)
     tempo: float | None = Field(default=None, ge=0.5, le=2.0)
-    engine: Literal["auto", "vosk", "pocketsphinx"] = "auto"
+    engine: Literal["auto", "vosk", "keywords", "pocketsphinx"] = "auto"
     model: str | None = None
     language: str | None = None
     tts: Literal["auto", "pyttsx3", "piper"] = "auto"

@@ -47,7 +47,7 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-device", type=checks.device, default=None, metavar="NAME|INDEX",
                    help="microphone (see `voiceguide devices`)")
     p.add_argument("--output-device", type=checks.device, default=None, metavar="NAME|INDEX", help="speaker")
-    p.add_argument("--engine", choices=["auto", "vosk", "pocketsphinx"], default=None, help="speech recognizer")
+    p.add_argument("--engine", choices=["auto", "vosk", "keywords", "pocketsphinx"], default=None, help="speech recognizer")
     p.add_argument("--model", type=checks.existing_dir, default=None, metavar="PATH", help="vosk model folder")
     p.add_argument("--language", default=None, help="recognition language (default: the pack's)")
     p.add_argument("--tts", choices=["auto", "piper", "pyttsx3"], default=None,

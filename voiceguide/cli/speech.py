@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     p = sub.add_parser("listen", help="print the commands heard in a WAV file or from the microphone")
     p.add_argument("--wav", type=checks.wav_file, default=None,
                    help="decode this file as fast as possible (any rate, any channels)")
-    p.add_argument("--engine", choices=["auto", "vosk", "pocketsphinx"], default="auto")
+    p.add_argument("--engine", choices=["auto", "vosk", "keywords", "pocketsphinx"], default="auto")
     p.add_argument("--model", type=checks.existing_dir, default=None, help="a vosk model folder")
     p.add_argument("--language", default="en", help="en or ko (default: en)")
     p.add_argument("--json", action="store_true", help="one JSON object per command")

@@ -31,6 +31,7 @@ _LOGGER = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 """What every recognizer takes."""
+ENGINES = ("auto", "vosk", "keywords", "pocketsphinx")
 
 
 class EngineUnavailable(Exception):
@@ -42,7 +43,8 @@ class RecognitionSettings:
     """How commands are heard; built once from the CLI/config and passed in."""
 
     engine: str = "auto"
-    """'auto' (vosk when a model for the language is installed, else pocketsphinx), 'vosk' or 'pocketsphinx'."""
+    """'auto' (vosk when a model for the language is installed, else for English the keyword model), 'vosk',
+    'keywords' (the bundled streaming keyword model, English) or 'pocketsphinx' (English)."""
     language: str = "en"
     """BCP-47 tag of the pack; picks the vosk model and the vocabulary."""
     model: Path | None = None
@@ -92,6 +94,10 @@ class RecognitionSettings:
     sphinx_options: tuple[tuple[str, str], ...] = ()
     """pocketsphinx: extra decoder options as (name, value) pairs, e.g. (("topn", "8"),); the model's feat.params
     fixes the front end (remove_noise, cmn…), which these cannot change."""
+    keywords: Path | None = None
+    """English without vosk: another keyword model file instead of the bundled one (scripts/train_keywords.py)."""
+    keyword_sensitivity: float = 1.0
+    """English without vosk: scales the keyword model's thresholds (lower hears more, and more talk)."""
     max_command_seconds: float = 2.5
     """Longer stretches of speech are talk, not a command, and are ignored."""
     env: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
@@ -139,23 +145,40 @@ def choose_engine(settings: RecognitionSettings) -> tuple[str, Path | None, str 
     """(engine, vosk model or None, notice or None) for these settings, without loading anything."""
     from voiceguide.speech.models import ModelNotFound, find_model
 
-    if settings.engine not in ("auto", "vosk", "pocketsphinx"):
-        raise EngineUnavailable(f"unknown engine {settings.engine!r}: use auto, vosk or pocketsphinx")
-    if settings.engine == "pocketsphinx":
+    if settings.engine not in ENGINES:
+        raise EngineUnavailable(f"unknown engine {settings.engine!r}: use {', '.join(ENGINES)}")
+    if settings.engine in ("pocketsphinx", "keywords"):
         _check_sphinx_language(settings.language)
-        return "pocketsphinx", None, None
+        return _builtin_english(settings) if settings.engine == "keywords" else "pocketsphinx", None, None
     try:
         model = find_model(settings.language, settings.model, settings.env)
     except ModelNotFound as exc:
         if settings.engine == "vosk" or settings.model is not None:
             raise EngineUnavailable(str(exc)) from exc
         _check_sphinx_language(settings.language, hint=str(exc))
+        engine = _builtin_english(settings)
         notice = (
             f"No vosk model for {settings.language} is installed: using the built-in English recognizer "
-            "(pocketsphinx). For better hearing run `voiceguide model fetch vosk-model-small-en-us-0.15`."
+            f"({'keyword model' if engine == 'keywords' else 'pocketsphinx'}). "
+            "For another engine run `voiceguide model fetch vosk-model-small-en-us-0.15`."
         )
-        return "pocketsphinx", None, notice
+        return engine, None, notice
     return "vosk", model, None
+
+
+def _builtin_english(settings: RecognitionSettings) -> str:
+    """The keyword model where it can run (onnxruntime and its file), else pocketsphinx (said once in the log)."""
+    from importlib.util import find_spec
+
+    from voiceguide.speech.keywords import BUILTIN_KEYWORDS
+
+    if find_spec("onnxruntime") is None:
+        _LOGGER.warning("onnxruntime is not installed: hearing English with pocketsphinx (less accurate)")
+        return "pocketsphinx"
+    if not Path(settings.keywords or BUILTIN_KEYWORDS).is_file():
+        _LOGGER.warning("keyword model %s is missing: hearing English with pocketsphinx", settings.keywords or BUILTIN_KEYWORDS)
+        return "pocketsphinx"
+    return "keywords"
 
 
 def _check_sphinx_language(language: str, hint: str = "") -> None:
@@ -179,6 +202,12 @@ def create_recognizer(
 
         assert model is not None
         return VoskRecognizer(load_vosk_model(model), vocabulary, wanted, settings), notice
+    if engine == "keywords":
+        from voiceguide.speech.keyword_engine import KeywordRecognizer, keyword_model_covers
+
+        if keyword_model_covers(vocabulary, settings):
+            return KeywordRecognizer(vocabulary, wanted, settings), notice
+        _LOGGER.warning("the keyword model does not know every phrase of this pack: hearing it with pocketsphinx")
     from voiceguide.speech.sphinx import SphinxRecognizer
 
     return SphinxRecognizer(vocabulary, wanted, settings), notice
