@@ -111,9 +111,10 @@ def write_pack(folder: Path, count: int = 60) -> Path:
 
 # ------------------------------------------------------------------------------------------- virtual devices
 @contextlib.contextmanager
-def virtual_devices(mic_hears_speaker_db: float = -6.0) -> Iterator[dict[str, str]]:
+def virtual_devices(mic_hears_speaker_db: float | None = -6.0) -> Iterator[dict[str, str]]:
     """A private PulseAudio (as tests/conftest.py's `virtual_audio`) with the speaker looped into the mic
-    `mic_hears_speaker_db` down and ~30 ms late (its `mic_hears_speaker`); yields the environment to run in."""
+    `mic_hears_speaker_db` down and ~30 ms late (its `mic_hears_speaker`; None: not at all); yields the environment
+    to run in."""
     if shutil.which("pulseaudio") is None or shutil.which("pactl") is None:
         raise SystemExit("bench_live: needs pulseaudio and pulseaudio-utils (virtual sound devices)")
     va_dir = Path(tempfile.mkdtemp(prefix="vg-bench-live-va-", dir="/tmp"))
@@ -134,6 +135,9 @@ def virtual_devices(mic_hears_speaker_db: float = -6.0) -> Iterator[dict[str, st
             return subprocess.run(["pactl", *args], env=full, capture_output=True, text=True, check=True,
                                   timeout=30).stdout.strip()
 
+        if mic_hears_speaker_db is None:
+            yield env
+            return
         module = pactl("load-module", "module-loopback", "source=speaker.monitor", "sink=vmic_sink",
                        "latency_msec=30", "source_dont_move=true", "sink_dont_move=true")
         for line in pactl("list", "short", "sink-inputs").splitlines():
@@ -499,6 +503,8 @@ class Bench:
     def __init__(self, guide: Guide, feeder: Feeder, voices: Voices, rng: random.Random, window: float) -> None:
         self.guide, self.feeder, self.voices, self.rng, self.window = guide, feeder, voices, rng, window
         self.trials: list[Trial] = []
+        self.spoken: list[dict[str, Any]] = []
+        """Everything played into the mic (trials and the unmeasured 'resume's that get a session going again)."""
         self.settle = 0
         """Counts to wait for before the next trial (a heard 'help' or 'where' is answered at length)."""
 
@@ -508,6 +514,7 @@ class Bench:
         trial = Trial(kind, u, state_before=g.state())
         offset = g.log_size()
         trial.start, trial.end = self.feeder.say(u.audio)
+        self.spoken.append({"command": u.command, "start": trial.start, "end": trial.end, "trial": True})
         want = ACCEPT.get(u.command, {u.command})
         hit = g.wait(lambda e: e["type"] == "command" and e["command"] in want and e.get("source") == "voice",
                      max(0.0, trial.end + self.window - time.monotonic()), since=self._index_at(trial.start))
@@ -563,7 +570,8 @@ class Bench:
             state = g.state()
             if state == "paused":
                 for _ in range(3):
-                    self.feeder.say(self.voices.synthetic("resume").audio)
+                    start, end = self.feeder.say(self.voices.synthetic("resume").audio)
+                    self.spoken.append({"command": "resume", "start": start, "end": end, "trial": False})
                     if g.wait(lambda e: e["type"] == "state" and e["state"] != "paused", 3.0, len(g.events) - 1):
                         break
                 else:
@@ -650,7 +658,8 @@ def plan(rng: random.Random, voices: Voices, args: argparse.Namespace) -> list[t
 
 
 # ------------------------------------------------------------------------------------------------ figures
-def summarize(trials: list[dict[str, Any]], events: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+def summarize(trials: list[dict[str, Any]], spoken: list[dict[str, Any]], events: list[dict[str, Any]],
+              seconds: float) -> dict[str, Any]:
     """First-try rates per command and kind, false commands and echo drops."""
     def rate(ts: list[dict[str, Any]]) -> dict[str, Any]:
         n = len(ts)
@@ -666,27 +675,32 @@ def summarize(trials: list[dict[str, Any]], events: list[dict[str, Any]], second
     rows = {k: rate(v) for k, v in sorted(by_command.items())}
     over = [t for t in trials if t["kind"] in ("over counting", "answering help")]
     people = [t for t in trials if t["voice"].startswith("person")]
-    # commands nobody said: a voice command not attributed to a trial (right command within its window)
+    # a voice command is what someone said (that command, within LATE s of its end), a mishearing (another
+    # command while someone spoke) or a false command (nobody was speaking)
+    def speaking(t: float) -> bool:
+        return any(u["start"] <= t <= u["end"] + LATE for u in spoken)
+
     attributed: set[int] = set()
-    for t in trials:
-        want = ACCEPT.get(t["command"], {t["command"]})
+    for u in spoken:
+        want = ACCEPT.get(u["command"], {u["command"]})
         for i, e in enumerate(events):
             if (e["type"] == "command" and e.get("source") == "voice" and e["command"] in want
-                    and t["start"] <= e["arrived"] <= t["end"] + LATE and i not in attributed):
+                    and u["start"] <= e["arrived"] <= u["end"] + LATE and i not in attributed):
                 attributed.add(i)
                 break
-    false = [{"command": e["command"], "session": e.get("session"), "t": e["t"], "state": e.get("state")}
-             for i, e in enumerate(events)
-             if e["type"] == "command" and e.get("source") == "voice" and i not in attributed]
-    echo = [{"text": e["text"], "t": e["t"], "session": e.get("session"),
-             "during_trial": any(t["start"] <= e["arrived"] <= t["end"] + LATE for t in trials)}
+    others = [(e, speaking(e["arrived"])) for i, e in enumerate(events)
+              if e["type"] == "command" and e.get("source") == "voice" and i not in attributed]
+    false = [{"command": e["command"], "session": e.get("session"), "t": e["t"]} for e, s in others if not s]
+    misheard = [{"command": e["command"], "session": e.get("session"), "t": e["t"]} for e, s in others if s]
+    echo = [{"text": e["text"], "t": e["t"], "session": e.get("session"), "during_speech": speaking(e["arrived"])}
             for e in events if e["type"] == "echo"]
+    quiet = max(0.0, seconds - sum(u["end"] + LATE - u["start"] for u in spoken))
     return {"per_command": rows, "overall": rate(over), "all_trials": rate(trials),
             "stop": rate([t for t in over if t["command"] == "stop"]),
             "pause": rate([t for t in over if t["command"] == "pause"]),
             "people": rate(people),
-            "false_commands": false, "false_per_hour": len(false) / (seconds / 3600) if seconds else None,
-            "echo_drops": echo, "seconds": seconds,
+            "false_commands": false, "false_per_hour": len(false) / (quiet / 3600) if quiet else None,
+            "misheard": misheard, "echo_drops": echo, "seconds": seconds, "quiet_seconds": quiet,
             "misses": [{k: t[k] for k in ("command", "kind", "voice", "outcome", "log")} for t in trials if not t["heard"]]}
 
 
@@ -697,8 +711,11 @@ def markdown(r: dict[str, Any]) -> str:
     s = r["summary"]
     lines = [f"## Live path: commands over counting aloud ({r['engine']})", ""]
     lines += bl.run_header(r["command"], r["date"], r["machine"])
-    lines += [f"`voiceguide run` on the virtual sound devices: the mic hears the speaker 6 dB down (~30 ms late), echo "
-              f"cancellation on, `--tts pyttsx3`, engine `{r['engine_requested']}` (the transcript's `listening` says "
+    hears = r.get("speaker_in_mic_db", -6.0)
+    lines += [f"`voiceguide run` on the virtual sound devices: "
+              + ("the mic does not hear the speaker" if hears is None else
+                 f"the mic hears the speaker {-hears:.0f} dB down (~30 ms late)")
+              + f", echo cancellation {'on' if r.get('echo_cancel', True) else '**off**'}, `--tts pyttsx3`, engine `{r['engine_requested']}` (the transcript's `listening` says "
               f"**{r['engine']}**), a bench pack counting strokes aloud with a cue every 2 s. Each phrase is said **once**, "
               f"at a random moment of the counting (seed {r['seed']}), by a voice held out of the keyword model's "
               f"training ({', '.join(r['voices'])}"
@@ -718,10 +735,12 @@ def markdown(r: dict[str, Any]) -> str:
          bl.met(bl.at_least(s["pause"]["rate"], GOALS["stop"]))],
         ["people (held-out speakers' clips), every kind of trial",
          f"{s['people']['heard']} of {s['people']['n']} ({bl.pct(s['people']['rate'])})", None, None],
-        ["false commands (nobody said them)", f"{len(s['false_commands'])} ({s['false_per_hour']:.0f}/h)", "≤ 10/h",
+        [f"false commands while nobody spoke ({s['quiet_seconds'] / 60:.1f} min of counting)",
+         f"{len(s['false_commands'])} ({s['false_per_hour']:.0f}/h)", "≤ 10/h",
          bl.met(bl.at_most(s["false_per_hour"], GOALS["false_per_hour"]))],
+        ["another command than the one said (misheard)", str(len(s["misheard"])), None, None],
         ["`echo` drops (the guard took it for the speaker's own word)",
-         f"{len(s['echo_drops'])} ({sum(e['during_trial'] for e in s['echo_drops'])} while a person spoke)", None, None],
+         f"{len(s['echo_drops'])} ({sum(e['during_speech'] for e in s['echo_drops'])} while a person spoke)", None, None],
     ]) + [""]
     rows = []
     for key, v in s["per_command"].items():
@@ -737,6 +756,10 @@ def markdown(r: dict[str, Any]) -> str:
     if s["false_commands"]:
         lines += ["False commands: " + ", ".join(f"{f['command']} (session {f['session']}, t {f['t']:.1f} s)"
                                                   for f in s["false_commands"]) + ".", ""]
+    if r.get("underruns"):
+        lines += [f"The run's speaker underran {r['underruns']} times (ALSA `underrun occurred` in its log) and the "
+                  f"1-min load average was {r['machine'].get('load1_start')} at the start, {r.get('load1_end')} at the "
+                  "end: a CPU this starved delays and clips what the mic hears, so these figures may be low.", ""]
     return "\n".join(lines)
 
 
@@ -754,6 +777,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--window", type=float, default=WINDOW, help="seconds after the word's end for 'first try'")
     ap.add_argument("--quiet", type=float, default=20.0, help="seconds of counting with nobody speaking first")
     ap.add_argument("--no-echo-cancel", action="store_true", help="run with --no-echo-cancel (for comparison)")
+    ap.add_argument("--speaker-in-mic-db", type=float, default=-6.0, help="how loud the mic hears the speaker, dB")
+    ap.add_argument("--mic-deaf-to-speaker", action="store_true",
+                    help="the mic does not hear the speaker at all (the recognizer alone, for comparison)")
     ap.add_argument("--out", type=Path, default=None, help="write every trial and figure as JSON here")
     ap.add_argument("--markdown", type=Path, default=None, help="update the live section of BENCHMARKS.md")
     ap.add_argument("--keep", type=Path, default=None, help="keep the run's log and transcript in this folder")
@@ -777,7 +803,7 @@ def main(argv: list[str] | None = None) -> int:
     items = plan(rng, voices, args)
     print(f"bench_live: {len(items)} trials, voices {voices.synth}, work dir {work}", file=sys.stderr)
     t_begin = time.monotonic()
-    with virtual_devices() as env:
+    with virtual_devices(None if args.mic_deaf_to_speaker else args.speaker_in_mic_db) as env:
         os.environ.update(env)  # before sounddevice is imported: PortAudio lists devices at import
         feeder = Feeder()
         guide = Guide(env, pack, work, args.engine, ["--no-echo-cancel"] if args.no_echo_cancel else [])
@@ -785,7 +811,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             guide.start()
             t_session = time.monotonic()
-            narration_db = mic_level(min(6.0, args.quiet))
+            narration_db = mic_level(max(3.0, args.quiet - 2.0))
             time.sleep(max(0.0, args.quiet - (time.monotonic() - t_session)))
             for what, u in items:
                 if what == "once":
@@ -802,6 +828,7 @@ def main(argv: list[str] | None = None) -> int:
             feeder.close()
     seconds = time.monotonic() - t_session
     events = [{**e, "arrived": t} for t, e in guide.events]
+    underruns = guide.log.read_text(errors="replace").count("underrun occurred") if guide.log.exists() else 0
     engines = sorted({e["text"] for e in events if e["type"] == "listening"})
     trials = [t.as_dict() for t in bench.trials]
     result = {
@@ -810,8 +837,10 @@ def main(argv: list[str] | None = None) -> int:
         "people_clips": sum(t["voice"].startswith("person") for t in trials), "corpus": bool(voices.human),
         "level_db": args.level_db, "narration_db": narration_db, "window": args.window,
         "echo_cancel": not args.no_echo_cancel, "sessions": guide.starts,
+        "speaker_in_mic_db": None if args.mic_deaf_to_speaker else args.speaker_in_mic_db,
         "run_command": guide.command_line, "trials": trials,
-        "summary": summarize(trials, events, seconds),
+        "summary": summarize(trials, bench.spoken, events, seconds),
+        "underruns": underruns, "load1_end": round(os.getloadavg()[0], 2),
         "bench_seconds": time.monotonic() - t_begin,
         "machine": machine_at_start, "command": bl.command_line("bench_live.py", argv), "date": date_at_start,
     }
