@@ -154,7 +154,7 @@ class ProjectRecognizer:
     """voiceguide's own recognizer (issue 4) through its public factory, acting on Heard.command."""
 
     def __init__(self, engine: str) -> None:
-        from voiceguide.speech.commands import builtin_vocabulary
+        from voiceguide.core.commands import builtin_vocabulary
         from voiceguide.speech.recognizer import RecognitionSettings, create_recognizer
 
         settings = RecognitionSettings(engine=engine, language="en", env=dict(os.environ))
@@ -218,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(ROOT))
     from voiceguide.audio.player import Player, PlayerSettings
     from voiceguide.audio.source import MicSettings, MicSource
-    from voiceguide.events import Say
+    from voiceguide.core.events import Say
     from voiceguide.voice.narrator import Narrator, NarratorSettings
     from voiceguide.voice.speaker import Speaker
 

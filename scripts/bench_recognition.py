@@ -31,7 +31,7 @@ import _benchlib as bl  # noqa: E402
 
 from corpus import CORPUS, espeak, held_out_clips, mix, narration_audio, pack_narration, read16, silence  # noqa: E402
 
-from voiceguide.speech.commands import Command, builtin_vocabulary  # noqa: E402
+from voiceguide.core.commands import Command, builtin_vocabulary  # noqa: E402
 from voiceguide.speech.echo import EchoGuard  # noqa: E402
 from voiceguide.speech.recognizer import RecognitionSettings, create_recognizer  # noqa: E402
 

@@ -623,7 +623,7 @@ def _narration(engine: str) -> tuple[np.ndarray, ...]:
 
 def command_phrases() -> dict[str, str]:
     """Every built-in English command phrase → its command name."""
-    from voiceguide.speech.commands import BUILTIN_PHRASES
+    from voiceguide.core.commands import BUILTIN_PHRASES
 
     return {p: c.value for c, phrases in BUILTIN_PHRASES["en"].items() for p in phrases}
 

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import kwsdata  # noqa: E402
 from corpus import CORPUS, corpus_available, corpus_clips, read16  # noqa: E402
 
-from voiceguide.speech.commands import builtin_vocabulary  # noqa: E402
+from voiceguide.core.commands import builtin_vocabulary  # noqa: E402
 from voiceguide.speech.keywords import (  # noqa: E402
     BUILTIN_KEYWORDS,
     EMBED_SPAN,

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # corpus.py: the audio
 
 from corpus import CORPUS, corpus_clips, espeak, mix, read16, silence  # noqa: E402
 
-from voiceguide.speech.commands import Command, builtin_vocabulary  # noqa: E402
+from voiceguide.core.commands import Command, builtin_vocabulary  # noqa: E402
 from voiceguide.speech.decoys_en import ENGLISH_DECOYS  # noqa: E402
 from voiceguide.speech.recognizer import RecognitionSettings  # noqa: E402
 from voiceguide.speech.verifier import BUILTIN_VERIFIER, OTHER, Rule, decide, features  # noqa: E402

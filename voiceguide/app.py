@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from voiceguide.events import CommandEvent, Heard, Say, StateChanged
+from voiceguide.core.events import CommandEvent, Heard, Say, StateChanged
 from voiceguide.packs.loader import LoadedPack
 from voiceguide.relisten import keep_listening
 from voiceguide.stdin_reader import stdin_reader
@@ -26,9 +26,9 @@ from voiceguide.session.conductor import Output
 from voiceguide.session.console import typed_command
 from voiceguide.session.session import Session
 from voiceguide.session.settings import SessionSettings
-from voiceguide.session.simulate import Entry, TranscriptWriter, transcript_entry
+from voiceguide.session.transcript import Entry, TranscriptWriter, transcript_entry
 from voiceguide.session.standin import EstimatedSpeech
-from voiceguide.speech.commands import Command, Vocabulary
+from voiceguide.core.commands import Command, Vocabulary
 from voiceguide.store import Store
 
 __all__ = ["RunSettings", "IoPlan", "Runner", "plan_io"]

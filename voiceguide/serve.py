@@ -21,8 +21,8 @@ from voiceguide.app import IoPlan, Listener, Runner, RunSettings
 from voiceguide.packs.loader import LoadedPack
 from voiceguide.packs.schema import Pack
 from voiceguide.retry import FailureWindow
-from voiceguide.session.simulate import Entry
-from voiceguide.speech.commands import Command, Vocabulary, normalize, tokens
+from voiceguide.session.transcript import Entry
+from voiceguide.core.commands import Command, Vocabulary, normalize, tokens
 from voiceguide.store import Store
 
 __all__ = ["IDLE_COMMANDS", "Guide", "IdleGrammar", "ServeSettings", "Server", "spoken_names"]

@@ -53,7 +53,7 @@ def _db(x: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def recognizer() -> Any:
-    from voiceguide.speech.commands import builtin_vocabulary
+    from voiceguide.core.commands import builtin_vocabulary
     from voiceguide.speech.sphinx import SphinxRecognizer
 
     return SphinxRecognizer(builtin_vocabulary("en"))
@@ -158,7 +158,7 @@ def test_narration_echo_cancelled_through_real_devices(virtual_audio: Any, mic_h
     from voiceguide.audio.clip import Clip
     from voiceguide.audio.player import Player, PlayerSettings
     from voiceguide.audio.source import MicSettings, MicSource
-    from voiceguide.speech.commands import Command
+    from voiceguide.core.commands import Command
 
     texts = _narration(4)
     clips = [_espeak(t) for t in texts]

@@ -131,7 +131,7 @@ def test_the_speaker_clock_is_the_one_given(virtual_audio: object, notices: Any,
 
 
 def test_the_speaker_reports_a_sentence_narrated_after_the_device_played_it(player: Player, capture, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from voiceguide.events import Say
+    from voiceguide.core.events import Say
     from voiceguide.voice.speaker import Speaker
 
     done = threading.Event()

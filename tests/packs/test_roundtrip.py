@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from voiceguide.packs.loader import parse_pack
 from voiceguide.packs.locate import scan_positions
 from voiceguide.packs.schema import Pack
-from voiceguide.speech.commands import Command
+from voiceguide.core.commands import Command
 
 slug = st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True)
 # printable text without braces (placeholders are tested elsewhere) and not blank

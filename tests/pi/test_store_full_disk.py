@@ -15,7 +15,7 @@ import pytest
 from voiceguide.packs.loader import load_pack
 from voiceguide.session import SessionSettings, State
 from voiceguide.session.simulate import Simulation
-from voiceguide.speech.commands import Command
+from voiceguide.core.commands import Command
 from voiceguide.store import DB_NAME, Store
 
 

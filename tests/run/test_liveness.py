@@ -22,13 +22,13 @@ from hypothesis import strategies as st
 
 from voiceguide.app import IoPlan, Runner, RunSettings
 from voiceguide.audio.clip import write_wav
-from voiceguide.events import Heard
-from voiceguide.packs.lint import pack_vocabulary
+from voiceguide.core.events import Heard
+from voiceguide.packs.vocabulary import pack_vocabulary
 from voiceguide.packs.loader import LoadedPack, load_pack
 from voiceguide.packs.timeline import speech_seconds
 from voiceguide.session.settings import SessionSettings
-from voiceguide.session.simulate import Entry
-from voiceguide.speech.commands import Command
+from voiceguide.session.transcript import Entry
+from voiceguide.core.commands import Command
 from voiceguide.voice import narrator as narrator_module
 from voiceguide.voice.narrator import VoiceInfo
 

@@ -70,7 +70,7 @@ class FailsFirstFeed:
 
 def test_listening_restarts_with_back_off_and_hears_resume(virtual_audio: Any, tmp_path: Path) -> None:
     from voiceguide.app import IoPlan, Runner, RunSettings
-    from voiceguide.packs.lint import pack_vocabulary
+    from voiceguide.packs.vocabulary import pack_vocabulary
     from voiceguide.packs.loader import load_pack
     from voiceguide.session.settings import SessionSettings
     from voiceguide.speech.recognizer import RecognitionSettings, create_recognizer

@@ -9,8 +9,9 @@ import pytest
 
 from voiceguide.packs.loader import LoadedPack, load_pack
 from voiceguide.session import SessionSettings, State
-from voiceguide.session.simulate import Entry, Simulation
-from voiceguide.speech.commands import Command
+from voiceguide.session.transcript import Entry
+from voiceguide.session.simulate import Simulation
+from voiceguide.core.commands import Command
 from voiceguide.store import Store
 
 PACKS = Path(__file__).parent / "packs"

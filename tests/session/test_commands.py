@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from voiceguide.session import Position, SessionSettings, State
-from voiceguide.speech.commands import Command as C
+from voiceguide.core.commands import Command as C
 
 
 def to_strokes(h, group: int = 0, step: int = 0) -> None:
@@ -362,7 +362,7 @@ def test_a_stale_narration_done_does_not_move_the_script(harness):
     first = h.since("say")[0]
     h.cmd(C.NEXT)  # jumps away from the intro sentence
     assert h.state is State.NARRATING
-    from voiceguide.events import Say
+    from voiceguide.core.events import Say
 
     assert not h.session.narration_done(Say(first.text, first.t, rate_scale=1.0))
     assert not h.session.narration_done(Say("never said", 0.0))
@@ -382,7 +382,7 @@ def test_the_builtin_routine_runs_end_to_end_with_no_commands(builtin, make_harn
 
 
 def test_a_player_that_reports_speech_done_from_inside_the_sink_still_moves_the_script(mini):
-    from voiceguide.events import Say
+    from voiceguide.core.events import Say
     from voiceguide.session import Session, VirtualClock
 
     clock = VirtualClock()

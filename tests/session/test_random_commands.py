@@ -12,7 +12,7 @@ from voiceguide.session import SessionSettings, State
 from voiceguide.session.machine import ACTIVE
 from voiceguide.session.position import in_range
 from voiceguide.session.simulate import Simulation
-from voiceguide.speech.commands import Command
+from voiceguide.core.commands import Command
 from voiceguide.store import Store
 
 from .conftest import PACKS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from voiceguide.speech.commands import builtin_vocabulary
+from voiceguide.core.commands import builtin_vocabulary
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from audio_helpers import CORPUS, decode, espeak, held_out_clips, mix, read16, silence
 
-from voiceguide.speech.commands import Command
+from voiceguide.core.commands import Command
 
 COMMAND_WORDS = {"stop": Command.STOP, "go": Command.RESUME, "yes": Command.YES, "no": Command.NO}
 VOICES = ("en-us", "en-us+f3", "en-gb")

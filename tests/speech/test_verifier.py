@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from audio_helpers import decode, espeak, silence
 
-from voiceguide.events import Heard
-from voiceguide.speech.commands import Command
+from voiceguide.core.events import Heard
+from voiceguide.core.commands import Command
 from voiceguide.speech.echo import EchoGuard
 from voiceguide.speech.recognizer import RecognitionSettings
 from voiceguide.speech.verifier import BUILTIN_VERIFIER, OTHER, Rule, Verifier, decide

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from audio_helpers import decode, espeak, silence
 
-from voiceguide.speech.commands import Command, builtin_vocabulary
+from voiceguide.core.commands import Command, builtin_vocabulary
 from voiceguide.speech.recognizer import RecognitionSettings
 from voiceguide.speech.vosk_engine import VoskRecognizer
 

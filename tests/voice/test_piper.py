@@ -130,7 +130,7 @@ def test_slower_and_faster_are_cached_apart(narrator: Narrator) -> None:
 
 def test_the_english_recognizer_hears_commands_spoken_by_piper(piper: PiperVoice, tmp_path: Path) -> None:
     """Piper's voice varies from one rendering to the next (VITS samples noise), so each phrase is said five times."""
-    from voiceguide.speech.commands import Command, builtin_vocabulary
+    from voiceguide.core.commands import Command, builtin_vocabulary
     from voiceguide.speech.sphinx import SphinxRecognizer
 
     vocabulary = builtin_vocabulary("en")

@@ -10,7 +10,7 @@ import pytest
 
 from voiceguide.audio.clip import read_wav
 from voiceguide.audio.player import WavSink
-from voiceguide.events import Cue, Say, Silence, StateChanged, Volume
+from voiceguide.core.events import Cue, Say, Silence, StateChanged, Volume
 from voiceguide.voice.narrator import Narrator, NarratorSettings, VoiceError
 from voiceguide.voice.speaker import Speaker
 

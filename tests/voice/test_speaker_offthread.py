@@ -18,12 +18,12 @@ import numpy as np
 from voiceguide.audio.clip import write_wav
 from voiceguide.audio.mixer import NowPlaying
 from voiceguide.audio.wav_sink import WavSink
-from voiceguide.events import CommandEvent, Say
+from voiceguide.core.events import CommandEvent, Say
 from voiceguide.packs.loader import load_pack
 from voiceguide.session.clock import VirtualClock
 from voiceguide.session.machine import State
 from voiceguide.session.session import Session
-from voiceguide.speech.commands import Command
+from voiceguide.core.commands import Command
 from voiceguide.voice.narrator import Narrator, NarratorSettings, VoiceInfo
 from voiceguide.voice.render import pack_sentences
 from voiceguide.voice.speaker import Speaker

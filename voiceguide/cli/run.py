@@ -16,8 +16,8 @@ from voiceguide.config import Config, ConfigError, load_config
 if TYPE_CHECKING:
     from voiceguide.app import Listener, RunSettings
     from voiceguide.packs.loader import LoadedPack
-    from voiceguide.session.simulate import Entry
-    from voiceguide.speech.commands import Vocabulary
+    from voiceguide.session.transcript import Entry
+    from voiceguide.core.commands import Vocabulary
     from voiceguide.store import Store
 
 __all__ = ["register", "add_settings_arguments", "load_settings", "run_settings", "packs_folder", "device_probe",
@@ -166,7 +166,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from voiceguide.app import Runner, plan_io
     from voiceguide.cli.pack import open_pack
     from voiceguide.cli.session import _open_store
-    from voiceguide.packs.lint import pack_vocabulary
+    from voiceguide.packs.vocabulary import pack_vocabulary
 
     config = load_settings(args)
     if args.fast and args.input_wav is None:

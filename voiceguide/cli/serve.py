@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
 def installed_packs(default: LoadedPack, folder: Path) -> list[LoadedPack]:
     """The default pack first, then every other built-in or user pack in its language (a broken one is logged)."""
     from voiceguide.packs.loader import PACK_FILE, PackError, builtin_ids, load_pack
-    from voiceguide.speech.commands import base_language
+    from voiceguide.core.commands import base_language
 
     language = base_language(default.pack.pack.language)
     found = {default.pack.pack.id: default}
@@ -72,7 +72,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Config → packs and their settings → wait/guide loop until SIGTERM (exit 0)."""
     from voiceguide.cli.pack import open_pack
     from voiceguide.cli.session import _open_store
-    from voiceguide.packs.lint import pack_vocabulary
+    from voiceguide.packs.vocabulary import pack_vocabulary
     from voiceguide.retry import RepeatedFailure
     from voiceguide.serve import Guide, IdleGrammar, ServeSettings, Server
 

@@ -87,7 +87,8 @@ def _emit(entry_json: bool, line: str, obj: dict[str, object]) -> None:
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Run the session under a virtual clock and print the transcript."""
     from voiceguide.session.settings import SessionSettings
-    from voiceguide.session.simulate import ScriptError, Simulation, format_time, parse_commands
+    from voiceguide.session.simulate import ScriptError, Simulation, parse_commands
+    from voiceguide.session.transcript import format_time
 
     loaded = _open_pack(args.pack)
     settings = SessionSettings(hold_timeout=args.hold_seconds, release_holds=True, tempo=args.tempo,
@@ -171,7 +172,7 @@ def cmd_console(args: argparse.Namespace) -> int:
     the power-cut tests kill.
     """
     from voiceguide.app import IoPlan, Runner, RunSettings
-    from voiceguide.packs.lint import pack_vocabulary
+    from voiceguide.packs.vocabulary import pack_vocabulary
     from voiceguide.session.settings import SessionSettings
 
     loaded = _open_pack(args.pack)

@@ -56,7 +56,7 @@ def _settings(args: argparse.Namespace):  # noqa: ANN202 - RecognitionSettings, 
 
 def cmd_listen(args: argparse.Namespace) -> int:
     """Parse → settings → check → build → run: print each command as it is heard."""
-    from voiceguide.speech.commands import builtin_vocabulary, has_builtin_vocabulary
+    from voiceguide.core.commands import builtin_vocabulary, has_builtin_vocabulary
     from voiceguide.speech.recognizer import EngineUnavailable, create_recognizer
 
     if not has_builtin_vocabulary(args.language):

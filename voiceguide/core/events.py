@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from voiceguide.speech.commands import Command
+from voiceguide.core.commands import Command
 
 __all__ = ["Heard", "CommandEvent", "Say", "Cue", "StateChanged"]
 

@@ -7,16 +7,12 @@ from collections.abc import Iterator
 from voiceguide.packs.loader import LoadedPack, Problem, field_path
 from voiceguide.packs.schema import Pack, sentences
 from voiceguide.packs.timeline import step_timing
-from voiceguide.speech.commands import Vocabulary, builtin_vocabulary, has_builtin_vocabulary, normalize
+from voiceguide.core.commands import has_builtin_vocabulary, normalize
+from voiceguide.packs.vocabulary import pack_vocabulary
 
-__all__ = ["LONG_STEP_SECONDS", "lint", "pack_vocabulary", "narration_texts"]
+__all__ = ["LONG_STEP_SECONDS", "lint", "narration_texts"]
 
 LONG_STEP_SECONDS = 120.0
-
-
-def pack_vocabulary(pack: Pack) -> Vocabulary:
-    """The command phrases a session of this pack listens for."""
-    return builtin_vocabulary(pack.pack.language).with_changes(pack.commands.add, pack.commands.replace)
 
 
 def narration_texts(pack: Pack) -> Iterator[tuple[tuple[str | int, ...], str]]:

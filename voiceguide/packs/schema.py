@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from voiceguide.speech.commands import Command
+from voiceguide.core.commands import Command
 
 __all__ = [
     "PLACEHOLDERS",

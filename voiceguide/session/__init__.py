@@ -3,7 +3,7 @@
 from voiceguide.session.clock import Clock, RealClock, Timer, VirtualClock
 from voiceguide.session.machine import State
 from voiceguide.session.position import Position
-from voiceguide.packs.lint import pack_vocabulary
+from voiceguide.packs.vocabulary import pack_vocabulary
 from voiceguide.session.session import Session
 from voiceguide.session.settings import SessionSettings
 

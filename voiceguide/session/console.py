@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from voiceguide.speech.commands import Command, Vocabulary
+from voiceguide.core.commands import Command, Vocabulary
 
 __all__ = ["typed_command"]
 

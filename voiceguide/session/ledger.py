@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Hashable
 
-from voiceguide.events import Say
+from voiceguide.core.events import Say
 
 __all__ = ["NarrationLedger"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from transitions import Machine
 
-from voiceguide.speech.commands import Command
+from voiceguide.core.commands import Command
 
 __all__ = [
     "State",

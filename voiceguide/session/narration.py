@@ -5,7 +5,7 @@ from __future__ import annotations
 from voiceguide.packs.schema import Pack, StrokeGroup, sentences
 from voiceguide.packs.timeline import SENTENCE_GAP, speech_seconds
 from voiceguide.session.position import Position, step_seconds_left
-from voiceguide.speech.commands import Command, Vocabulary
+from voiceguide.core.commands import Command, Vocabulary
 
 __all__ = [
     "SENTENCE_GAP",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from voiceguide.events import Say, Silence
+from voiceguide.core.events import Say, Silence
 from voiceguide.session.clock import Clock, Timer
 from voiceguide.session.conductor import Output
 from voiceguide.session.ledger import NarrationLedger

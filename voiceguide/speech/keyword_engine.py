@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from voiceguide.events import Heard
-from voiceguide.speech.commands import Command, Vocabulary
+from voiceguide.core.events import Heard
+from voiceguide.core.commands import Command, Vocabulary
 from voiceguide.speech.keywords import (
     BUILTIN_KEYWORDS,
     HOP,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from voiceguide.paths import repo_root, user_data_dir
-from voiceguide.speech.commands import base_language
+from voiceguide.core.commands import base_language
 
 __all__ = [
     "KNOWN_MODELS",

@@ -14,8 +14,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from voiceguide.events import Heard
-from voiceguide.speech.commands import Command, Vocabulary, base_language
+from voiceguide.core.events import Heard
+from voiceguide.core.commands import Command, Vocabulary, base_language
 
 __all__ = [
     "SAMPLE_RATE",

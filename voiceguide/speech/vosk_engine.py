@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from voiceguide.events import Heard
-from voiceguide.speech.commands import Command, Vocabulary, normalize
+from voiceguide.core.events import Heard
+from voiceguide.core.commands import Command, Vocabulary, normalize
 from voiceguide.speech.recognizer import SAMPLE_RATE, EngineUnavailable, RecognitionSettings, as_int16
 from voiceguide.speech.vad import FRAME, Segmenter, VadSettings
 

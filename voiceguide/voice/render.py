@@ -41,7 +41,7 @@ class Sentence:
 
 def pack_sentences(pack: Pack) -> list[Sentence]:
     """Every sentence the session says from this pack (placeholders filled), then its fixed hints; each text once."""
-    from voiceguide.packs.lint import pack_vocabulary
+    from voiceguide.packs.vocabulary import pack_vocabulary
     from voiceguide.session.narration import Hints, group_script, step_script, stroke_text
     from voiceguide.session.position import Position
 

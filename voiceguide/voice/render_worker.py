@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from voiceguide.audio.clip import AudioFileError, Clip
-from voiceguide.events import Say
+from voiceguide.core.events import Say
 from voiceguide.voice.narrator import Narrator, VoiceError
 
 __all__ = ["Rendering", "RenderWorker"]

@@ -18,7 +18,7 @@ import numpy as np
 from voiceguide.audio.clip import AudioFileError, Clip, read_wav
 from voiceguide.audio.mixer import NowPlaying, Playback
 from voiceguide.audio.player import AudioSink
-from voiceguide.events import Cue, Say, Silence, Volume
+from voiceguide.core.events import Cue, Say, Silence, Volume
 from voiceguide.session.ledger import NarrationLedger
 from voiceguide.voice.cues import CUES, cue
 from voiceguide.voice.narrator import Narrator, VoiceError
