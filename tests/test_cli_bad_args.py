@@ -83,6 +83,7 @@ def either(*kinds: Kind) -> Kind:
 IN_WAV = either(missing, under_a_file, garbage_file, fixed("folder", "empty.wav", "text.wav", "/dev/null"))
 CONFIG = either(missing, under_a_file, fixed("folder"))
 IN_DIR = either(missing, under_a_file, fixed("afile", "text.wav", "/dev/null"))
+PACKS_DIR = either(under_a_file, fixed("afile", "text.wav", "/dev/null"))  # a missing one is only "no packs yet"
 OUT_DIR = either(under_a_file, unmakeable, fixed("afile", "/dev/null"))
 OUT_FILE = either(under_a_file, fixed("folder", "/proc/voiceguide-x/out.wav", "missing/out.wav"))
 
@@ -103,14 +104,14 @@ PATH_FLAGS: list[tuple[list[str], str, Kind]] = [
     (["pack", "render", "facial-massage"], "--out", OUT_DIR),
     (["pack", "render", "facial-massage"], "--cache-dir", OUT_DIR),
     (["pack", "render", "facial-massage"], "--config", CONFIG),
-    (["pack", "list"], "--packs-dir", IN_DIR),  # a group flag: placed before the subcommand below
+    (["pack", "list"], "--packs-dir", PACKS_DIR),  # a group flag: placed before the subcommand below
     (["pack", "new"], "", either(under_a_file, unmakeable, fixed("afile", "/dev/null"))),
     (["listen"], "--wav", IN_WAV),
     (["listen", "--wav", "/dev/null"], "--model", IN_DIR),
     (["run", "--console"], "--input-wav", IN_WAV),
     (["run", "--console"], "--output-wav", OUT_FILE),
     (["run", "--console"], "--model", IN_DIR),
-    (["run", "--console"], "--packs-dir", IN_DIR),
+    (["run", "--console"], "--packs-dir", PACKS_DIR),
     (["run", "--console"], "--data-dir", OUT_DIR),
     (["run", "--console"], "--cache-dir", OUT_DIR),
     (["run", "--console"], "--config", CONFIG),
@@ -207,3 +208,9 @@ def test_the_issues_examples_from_a_shell(argv: list[str], says: str, bad: Path)
                           check=False, cwd=ROOT, env=os.environ.copy())
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and says in proc.stderr, proc.stderr
+
+
+def test_a_packs_dir_not_made_yet_is_no_packs_yet(bad: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The installer renders with `--packs-dir` in a fresh data dir: a folder not there yet holds no packs, no error."""
+    assert main(["pack", "--packs-dir", str(bad / "data" / "packs"), "show", "facial-massage", "--json"]) == 0
+    assert "Traceback" not in capsys.readouterr().err

@@ -17,7 +17,7 @@ from pathlib import Path
 from voiceguide.cli import UserError
 
 __all__ = ["PathError", "config_file", "device", "existing_dir", "input_file", "number", "output_dir", "output_file",
-           "positive_int", "wav_file", "writable_dir"]
+           "packs_dir", "positive_int", "wav_file", "writable_dir"]
 
 _WAV_HEADER = 12  # "RIFF" <size> "WAVE"
 
@@ -114,6 +114,17 @@ def _existing_parent(path: Path) -> Path:
         if part.is_dir():
             return part
     return Path("/")
+
+
+def packs_dir(text: str) -> Path:
+    """A folder of the user's packs: it may not exist yet (no packs of their own), but nothing else may be there."""
+    path = Path(text)
+    blocker = _blocking_file(path)
+    if blocker == path:
+        raise _fail(path, "is not a folder")
+    if blocker is not None:
+        raise _fail(path, f"cannot be a folder: {blocker} is a file")
+    return path
 
 
 def output_dir(text: str) -> Path:

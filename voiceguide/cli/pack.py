@@ -20,7 +20,7 @@ __all__ = ["register", "format_duration"]
 def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction]) -> None:
     """Add the `pack` group and its subcommands."""
     p = sub.add_parser("pack", help="narration packs: list, check, show, schema, new")
-    p.add_argument("--packs-dir", type=checks.existing_dir, default=None,
+    p.add_argument("--packs-dir", type=checks.packs_dir, default=None,
                    help="folder of your own packs (default: the user data dir's packs/)")
     p.set_defaults(handler=lambda args: _group_help(p))
     pack_sub = p.add_subparsers(dest="pack_command", metavar="PACK_COMMAND", parser_class=type(p))

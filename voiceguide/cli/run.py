@@ -55,7 +55,7 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voice", default=None, help="narration voice (see `voiceguide voices`)")
     p.add_argument("--volume", type=float, default=None, help="speaker volume 0–1 (default 0.8)")
     p.add_argument("--tempo", type=float, default=None, help="starting tempo 0.5–2 (default: remembered)")
-    p.add_argument("--packs-dir", type=checks.existing_dir, default=None,
+    p.add_argument("--packs-dir", type=checks.packs_dir, default=None,
                    help="folder of your own packs (default: the user data dir's packs/)")
     p.add_argument("--data-dir", type=checks.writable_dir, default=None, help="where history and checkpoints are kept")
     p.add_argument("--cache-dir", type=checks.writable_dir, default=None, help="render cache for narration")
