@@ -80,6 +80,7 @@ def test_reverb_is_seeded_and_keeps_length() -> None:
     assert not np.array_equal(kwsdata.reverb(speech, 0), kwsdata.reverb(speech, 1))
 
 
+@pytest.mark.corpus
 def test_noises_are_long_loud_and_never_the_tap() -> None:
     found = kwsdata.noises()
     assert set(found) == {"kitchen", "pink", "fan", "hairdryer", "shower"}
@@ -93,6 +94,7 @@ def test_noises_are_long_loud_and_never_the_tap() -> None:
     assert np.array_equal(kwsdata.noises()["shower"], found["shower"])
 
 
+@pytest.mark.corpus
 def test_mix_reaches_the_snr() -> None:
     speech = (np.sin(np.arange(RATE) * 0.2) * 10000).astype(np.int16)
     noise = kwsdata.noises()["pink"]
