@@ -4,11 +4,13 @@
 say each command once at a random moment; was it heard the first time (within 2 s of the word's end)?
 
     .venv/bin/python scripts/bench_live.py --out /tmp/voiceguide-bench/live.json --markdown BENCHMARKS.md
+    .venv/bin/python scripts/bench_live.py --mic-deaf-to-speaker --markdown BENCHMARKS.md   # comparison: no echo at all
 
 What it does, deterministically from --seed (the moments, the voices, the human clips; not the machine's load):
   1. starts a private PulseAudio (scripts/virtual-audio-up.sh), routes the speaker into the mic at -6 dB;
   2. writes a bench pack (three steps of 60 strokes of 2 s, each counted aloud with a cue: the speaker talks
-     about 1.3 s of every 2 s) and runs `voiceguide -vv run PACK --input-device vmic --output-device vspeaker
+     about 1.3 s of every 2 s), renders its narration ahead (`pack render`, as an install does) and runs
+     `voiceguide -vv run PACK --input-device vmic --output-device vspeaker
      --tts pyttsx3 --json` on it (again, with a fresh data dir, whenever a session ends);
   3. after a quiet lead-in (nobody speaks), plays each trial's phrase ONCE into `vmic_feed` at a random
      moment of the counting, and reads the transcript: a `command` event of that command arriving within
@@ -17,8 +19,9 @@ What it does, deterministically from --seed (the moments, the voices, the human 
   4. "pause" is followed by "resume" (or a person's "go"), "stop" by "no" to the "say yes to end" question
      (the last one by "yes"), both measured too; "help" is sometimes answered during the help list with
      "stop" or "repeat", as a person who just asked does;
-  5. every `command` event nobody said (not within a trial's window, or another command) is a false command,
-     and every `echo` entry (the guard dropping what it took for the speaker's own words) is counted.
+  5. a `command` event while nobody spoke is a false command (per hour of that quiet counting), another command
+     than the one being said a mishearing; every `echo` entry (the guard dropping what it took for the speaker's
+     own words) is counted.
 
 Voices: `scripts/kwsdata.py`'s HELDOUT_VOICES (flite slt, festival kdl, espeak en-us+f5, en-gb-x-gbclan+m6,
 MBROLA us3), never in the keyword model's training, and the held-out human speakers' stop/go/yes/no clips of the
@@ -33,6 +36,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -55,7 +59,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _benchlib as bl  # noqa: E402
 
 RATE = 16000
-SECTION = "live"
 WINDOW = 2.0
 """Seconds after the word's end within which the command must be in the transcript to count as first try."""
 LATE = 3.5
@@ -370,6 +373,13 @@ class Guide:
         self.proc: subprocess.Popen[str] | None = None
         self.starts = 0
         self.command_line = ""
+
+    def render(self) -> None:
+        """Render the pack's narration into the cache first, as an install does (`pack render`), so the session does
+        not synthesize 200 sentences while the bench speaks to it."""
+        subprocess.run([sys.executable, "-m", "voiceguide", "pack", "render", str(self.pack), "--tts", "pyttsx3",
+                        "--cache-dir", str(self.work / "cache")], cwd=ROOT, env={**os.environ, **self.env},
+                       capture_output=True, timeout=600, check=True)
 
     def start(self) -> None:
         """A new session (a fresh data dir: no offer to resume); waits until it listens and counts."""
@@ -701,15 +711,43 @@ def summarize(trials: list[dict[str, Any]], spoken: list[dict[str, Any]], events
             "people": rate(people),
             "false_commands": false, "false_per_hour": len(false) / (quiet / 3600) if quiet else None,
             "misheard": misheard, "echo_drops": echo, "seconds": seconds, "quiet_seconds": quiet,
-            "misses": [{k: t[k] for k in ("command", "kind", "voice", "outcome", "log")} for t in trials if not t["heard"]]}
+            "misses": [{**{k: t[k] for k in ("command", "kind", "voice", "outcome", "log")}, "decoded": decoded(t["log"])}
+                       for t in trials if not t["heard"]]}
+
+
+def decoded(log: list[str]) -> str:
+    """What the recognizer and the echo guard said about a moment, from its `-vv` lines, in a few words."""
+    out = []
+    for line in log:
+        m = re.search(r"(?:utterance|early decision)[^:]*: '([^']*)' → (\S+)", line)
+        if m:
+            out.append(f"'{m.group(1)}' → {m.group(2)}")
+            continue
+        m = re.search(r"keyword '([^']*)' \(([\d.]+)\)", line)
+        if m:
+            out.append(f"keyword {m.group(1)} {m.group(2)}")
+            continue
+        m = re.search(r"(dropped|kept) '([^']*)'.*?: (.*)$", line)
+        if m:
+            out.append(f"{m.group(1)} '{m.group(2)}': {m.group(3)}")
+    return "; ".join(out) or "–"
 
 
 GOALS = {"overall": 0.85, "stop": 0.90, "false_per_hour": 10.0}
 
 
+def section_key(r: dict[str, Any]) -> str:
+    """`live` for the product's path; a comparison run (no canceller, a mic deaf to the speaker) has its own."""
+    if r.get("speaker_in_mic_db", -6.0) is None:
+        return "live:mic-deaf-to-speaker"
+    return "live" if r.get("echo_cancel", True) else "live:no-echo-cancel"
+
+
 def markdown(r: dict[str, Any]) -> str:
     s = r["summary"]
-    lines = [f"## Live path: commands over counting aloud ({r['engine']})", ""]
+    variant = {"live": "", "live:mic-deaf-to-speaker": ", for comparison: the mic does not hear the speaker",
+               "live:no-echo-cancel": ", for comparison: no echo cancellation"}[section_key(r)]
+    lines = [f"## Live path: commands over counting aloud ({r['engine']}{variant})", ""]
     lines += bl.run_header(r["command"], r["date"], r["machine"])
     hears = r.get("speaker_in_mic_db", -6.0)
     lines += [f"`voiceguide run` on the virtual sound devices: "
@@ -750,8 +788,9 @@ def markdown(r: dict[str, Any]) -> str:
     lines += bl.table(["said", "when", "heard first try", "rate", "word end → event, median", "max"], rows) + [""]
     if s["misses"]:
         lines += ["Misses (the run's transcript and `-vv` log tell why):", ""]
-        lines += bl.table(["said", "when", "voice", "what happened"],
-                          [[PHRASES.get(m["command"], m["command"]), m["kind"], m["voice"], m["outcome"]] for m in s["misses"]])
+        lines += bl.table(["said", "when", "voice", "what happened", "the recognizer's log then"],
+                          [[PHRASES.get(m["command"], m["command"]), m["kind"], m["voice"], m["outcome"],
+                            m.get("decoded") or decoded(m["log"])] for m in s["misses"]])
         lines += [""]
     if s["false_commands"]:
         lines += ["False commands: " + ", ".join(f"{f['command']} (session {f['session']}, t {f['t']:.1f} s)"
@@ -788,7 +827,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_json is not None:
         saved = json.loads(args.from_json.read_text())
         if args.markdown:
-            bl.replace_section(args.markdown, SECTION, markdown(saved))
+            bl.replace_section(args.markdown, section_key(saved), markdown(saved))
         print(markdown(saved))
         return 0
     machine_at_start, date_at_start = bl.machine(), bl.now_utc()
@@ -809,6 +848,7 @@ def main(argv: list[str] | None = None) -> int:
         guide = Guide(env, pack, work, args.engine, ["--no-echo-cancel"] if args.no_echo_cancel else [])
         bench = Bench(guide, feeder, voices, rng, args.window)
         try:
+            guide.render()
             guide.start()
             t_session = time.monotonic()
             narration_db = mic_level(max(3.0, args.quiet - 2.0))
@@ -853,7 +893,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     if args.markdown:
-        bl.replace_section(args.markdown, SECTION, markdown(result))
+        bl.replace_section(args.markdown, section_key(result), markdown(result))
     print(markdown(result))
     return 0
 
