@@ -155,7 +155,8 @@ class ProjectRecognizer:
 
     def __init__(self, engine: str) -> None:
         from voiceguide.core.commands import builtin_vocabulary
-        from voiceguide.speech.recognizer import RecognitionSettings, create_recognizer
+        from voiceguide.speech.base import RecognitionSettings
+        from voiceguide.speech.factory import create_recognizer
 
         settings = RecognitionSettings(engine=engine, language="en", env=dict(os.environ))
         self.recognizer, _ = create_recognizer(settings, builtin_vocabulary("en"))

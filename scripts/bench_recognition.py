@@ -33,7 +33,8 @@ from corpus import CORPUS, espeak, held_out_clips, mix, narration_audio, pack_na
 
 from voiceguide.core.commands import Command, builtin_vocabulary  # noqa: E402
 from voiceguide.speech.echo import EchoGuard  # noqa: E402
-from voiceguide.speech.recognizer import RecognitionSettings, create_recognizer  # noqa: E402
+from voiceguide.speech.base import RecognitionSettings  # noqa: E402
+from voiceguide.speech.factory import create_recognizer
 
 CHUNK = 320  # 20 ms
 RATE = 16000

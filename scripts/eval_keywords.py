@@ -32,7 +32,7 @@ from corpus import CORPUS, corpus_available, held_out_clips, mix, read16  # noqa
 from train_keywords import held_out_text  # noqa: E402
 
 from voiceguide.core.commands import Command, builtin_vocabulary  # noqa: E402
-from voiceguide.speech.recognizer import RecognitionSettings  # noqa: E402
+from voiceguide.speech.base import RecognitionSettings  # noqa: E402
 
 _LOGGER = logging.getLogger("eval_keywords")
 RATE = 16000

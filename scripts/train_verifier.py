@@ -39,7 +39,7 @@ from corpus import CORPUS, corpus_clips, espeak, mix, read16, silence  # noqa: E
 
 from voiceguide.core.commands import Command, builtin_vocabulary  # noqa: E402
 from voiceguide.speech.decoys_en import ENGLISH_DECOYS  # noqa: E402
-from voiceguide.speech.recognizer import RecognitionSettings  # noqa: E402
+from voiceguide.speech.base import RecognitionSettings  # noqa: E402
 from voiceguide.speech.verifier import BUILTIN_VERIFIER, OTHER, Rule, decide, features  # noqa: E402
 
 _LOGGER = logging.getLogger("train_verifier")

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # corpus.py: the audio
 from corpus import CORPUS, corpus_clips, decode, mix, read16, silence  # noqa: E402
 
 from voiceguide.core.commands import Command, builtin_vocabulary  # noqa: E402
-from voiceguide.speech.recognizer import RecognitionSettings  # noqa: E402
+from voiceguide.speech.base import RecognitionSettings  # noqa: E402
 
 WORDS = {"stop": Command.STOP, "go": Command.RESUME, "yes": Command.YES, "no": Command.NO}
 

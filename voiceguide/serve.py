@@ -243,7 +243,8 @@ class Server:
         from voiceguide.audio.devices import AudioUnavailable, DeviceError
         from voiceguide.audio.factory import NoDevice, open_sink
         from voiceguide.audio.player import PlayerSettings
-        from voiceguide.voice.narrator import Narrator, NarratorSettings, VoiceError
+        from voiceguide.voice.narrator import Narrator, NarratorSettings
+        from voiceguide.voice.base import VoiceError
 
         problem = self._speaker_probe()
         if problem is not None:
@@ -301,7 +302,7 @@ class Server:
         from voiceguide.audio.clip import AudioFileError
         from voiceguide.audio.devices import AudioUnavailable, DeviceError
         from voiceguide.audio.factory import NoDevice
-        from voiceguide.voice.narrator import VoiceError
+        from voiceguide.voice.base import VoiceError
 
         self._note("session", guide.loaded.pack.pack.title, pack=guide.loaded.pack.pack.id)
         try:

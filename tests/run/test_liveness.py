@@ -30,7 +30,7 @@ from voiceguide.session.settings import SessionSettings
 from voiceguide.session.transcript import Entry
 from voiceguide.core.commands import Command
 from voiceguide.voice import narrator as narrator_module
-from voiceguide.voice.narrator import VoiceInfo
+from voiceguide.voice.base import VoiceInfo
 
 PACK = """
 [pack]

@@ -73,7 +73,8 @@ def test_listening_restarts_with_back_off_and_hears_resume(virtual_audio: Any, t
     from voiceguide.packs.vocabulary import pack_vocabulary
     from voiceguide.packs.loader import load_pack
     from voiceguide.session.settings import SessionSettings
-    from voiceguide.speech.recognizer import RecognitionSettings, create_recognizer
+    from voiceguide.speech.base import RecognitionSettings
+    from voiceguide.speech.factory import create_recognizer
     from voiceguide.speech.sphinx import _BUILTIN_MLLR
 
     loaded = load_pack("facial-massage", tmp_path / "packs")

@@ -69,7 +69,7 @@ def test_human_clips_over_running_water(sphinx, snr):
 
 @pytest.mark.corpus
 def test_rnnoise_front_end_under_a_loud_tap(en_vocabulary):
-    from voiceguide.speech.recognizer import RecognitionSettings
+    from voiceguide.speech.base import RecognitionSettings
     from voiceguide.speech.sphinx import SphinxRecognizer
 
     rec = SphinxRecognizer(en_vocabulary, settings=RecognitionSettings(denoise=True))

@@ -11,7 +11,7 @@ from audio_helpers import decode, espeak, silence
 from voiceguide.core.events import Heard
 from voiceguide.core.commands import Command
 from voiceguide.speech.echo import EchoGuard
-from voiceguide.speech.recognizer import RecognitionSettings
+from voiceguide.speech.base import RecognitionSettings
 from voiceguide.speech.verifier import BUILTIN_VERIFIER, OTHER, Rule, Verifier, decide
 
 

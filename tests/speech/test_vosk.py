@@ -6,7 +6,7 @@ import numpy as np
 from audio_helpers import decode, espeak, silence
 
 from voiceguide.core.commands import Command, builtin_vocabulary
-from voiceguide.speech.recognizer import RecognitionSettings
+from voiceguide.speech.base import RecognitionSettings
 from voiceguide.speech.vosk_engine import VoskRecognizer
 
 # The 16 phrases of the issue; espeak's Korean voice ko+f3 is rough, so a few are expected to be missed.

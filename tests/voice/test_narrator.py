@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from voiceguide.audio.clip import read_wav
-from voiceguide.voice.narrator import Narrator, NarratorSettings, RenderCache, Voice, VoiceError, pick_voice
+from voiceguide.voice.narrator import Narrator, NarratorSettings
+from voiceguide.voice.cache import RenderCache
+from voiceguide.voice.base import Voice, VoiceError, pick_voice
 from voiceguide.voice.pyttsx3_voice import Pyttsx3Voice
 
 SENTENCE = "Place your fingertips between your brows and glide upward."

@@ -17,7 +17,9 @@ import pytest
 from voiceguide.audio.clip import read_wav, resample, write_wav
 from voiceguide.cli import main
 from voiceguide.voice import piper_voice
-from voiceguide.voice.narrator import Narrator, NarratorSettings, VoiceError, make_voice, resolve_engine
+from voiceguide.voice.narrator import Narrator, NarratorSettings
+from voiceguide.voice.base import VoiceError
+from voiceguide.voice.factory import make_voice, resolve_engine
 from voiceguide.voice.piper_voice import (
     NATURAL_WPM,
     PiperVoice,
@@ -174,7 +176,7 @@ def test_auto_takes_piper_where_it_has_a_voice(tmp_path: Path) -> None:
 
 
 def test_auto_says_which_engine(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level("INFO", logger="voiceguide.voice.narrator"):
+    with caplog.at_level("INFO", logger="voiceguide.voice.factory"):
         resolve_engine("auto", "en-US")
         resolve_engine("auto", "ko-KR")
     assert [r.getMessage() for r in caplog.records] == [

@@ -24,7 +24,8 @@ from voiceguide.session.clock import VirtualClock
 from voiceguide.session.machine import State
 from voiceguide.session.session import Session
 from voiceguide.core.commands import Command
-from voiceguide.voice.narrator import Narrator, NarratorSettings, VoiceInfo
+from voiceguide.voice.narrator import Narrator, NarratorSettings
+from voiceguide.voice.base import VoiceInfo
 from voiceguide.voice.render import pack_sentences
 from voiceguide.voice.speaker import Speaker
 

@@ -104,7 +104,8 @@ def cmd_voices(args: argparse.Namespace) -> int:
     """List the engine's voices (id, name, languages), the default marked."""
     import sys
 
-    from voiceguide.voice.narrator import VoiceError, make_voice
+    from voiceguide.voice.base import VoiceError
+    from voiceguide.voice.factory import make_voice
 
     # all: in the order `--tts auto` prefers them; an engine that is not installed is noted, not fatal
     names = ["piper", "pyttsx3"] if args.engine == "all" else [args.engine]
@@ -142,7 +143,8 @@ def cmd_voices(args: argparse.Namespace) -> int:
 def cmd_pack_render(args: argparse.Namespace) -> int:
     """Render a pack's sentences (into the cache, and to --out with a manifest)."""
     from voiceguide.cli.pack import open_pack, packs_dir
-    from voiceguide.voice.narrator import Narrator, NarratorSettings, VoiceError
+    from voiceguide.voice.narrator import Narrator, NarratorSettings
+    from voiceguide.voice.base import VoiceError
     from voiceguide.voice.render import MANIFEST, reachable_tempos, render_pack
 
     from voiceguide.config import ConfigError, load_config

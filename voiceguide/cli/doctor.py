@@ -117,7 +117,8 @@ def _check_disk(settings: DoctorSettings, config: Config) -> Finding:
 
 def _check_tts(config: Config, language: str) -> Finding:
     from voiceguide.audio.clip import read_wav
-    from voiceguide.voice.narrator import Narrator, NarratorSettings, resolve_engine
+    from voiceguide.voice.narrator import Narrator, NarratorSettings
+    from voiceguide.voice.factory import resolve_engine
 
     try:
         engine = resolve_engine(config.tts, language, config.voice)  # the engine `run` would pick
@@ -139,7 +140,8 @@ def _check_tts(config: Config, language: str) -> Finding:
 
 
 def _check_model(config: Config, language: str) -> Finding:
-    from voiceguide.speech.recognizer import EngineUnavailable, RecognitionSettings, choose_engine
+    from voiceguide.speech.base import EngineUnavailable, RecognitionSettings
+    from voiceguide.speech.factory import choose_engine
 
     lang = config.language or language
     try:

@@ -89,7 +89,7 @@ def run_settings(config: Config, args: argparse.Namespace, loaded: LoadedPack, *
     """
     from voiceguide.app import RunSettings
     from voiceguide.session.settings import SessionSettings
-    from voiceguide.voice.narrator import resolve_engine
+    from voiceguide.voice.factory import resolve_engine
 
     hold_timeout = run_only.pop("hold_timeout", None)
     return RunSettings(
@@ -141,7 +141,8 @@ def listener_factory(settings: RunSettings, language: str, vocabulary: Vocabular
     """
     import dataclasses
 
-    from voiceguide.speech.recognizer import EngineUnavailable, RecognitionSettings, choose_engine, create_recognizer
+    from voiceguide.speech.base import EngineUnavailable, RecognitionSettings
+    from voiceguide.speech.factory import choose_engine, create_recognizer
 
     recognition = RecognitionSettings(engine=settings.engine, language=settings.language or language,
                                       model=settings.model)
@@ -197,7 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from voiceguide.audio.clip import AudioFileError
     from voiceguide.audio.devices import DeviceError
     from voiceguide.audio.factory import NoDevice
-    from voiceguide.voice.narrator import VoiceError
+    from voiceguide.voice.base import VoiceError
 
     try:
         run_until_stopped(runner, store)

@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
 
 
 def _settings(args: argparse.Namespace):  # noqa: ANN202 - RecognitionSettings, imported lazily
-    from voiceguide.speech.recognizer import RecognitionSettings
+    from voiceguide.speech.base import RecognitionSettings
 
     return RecognitionSettings(engine=args.engine, language=args.language, model=args.model, env=dict(os.environ))
 
@@ -57,7 +57,8 @@ def _settings(args: argparse.Namespace):  # noqa: ANN202 - RecognitionSettings, 
 def cmd_listen(args: argparse.Namespace) -> int:
     """Parse → settings → check → build → run: print each command as it is heard."""
     from voiceguide.core.commands import builtin_vocabulary, has_builtin_vocabulary
-    from voiceguide.speech.recognizer import EngineUnavailable, create_recognizer
+    from voiceguide.speech.base import EngineUnavailable
+    from voiceguide.speech.factory import create_recognizer
 
     if not has_builtin_vocabulary(args.language):
         raise UsageError(f"--language: no command words for {args.language!r} (en or ko)")

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from voiceguide.speech.recognizer import SAMPLE_RATE, EngineUnavailable
+from voiceguide.speech.base import SAMPLE_RATE, EngineUnavailable
 
 __all__ = ["Denoiser"]
 

@@ -27,7 +27,7 @@ from voiceguide.speech.keywords import (
     KeywordModel,
     thresholds_for,
 )
-from voiceguide.speech.recognizer import SAMPLE_RATE, EngineUnavailable, RecognitionSettings, as_int16
+from voiceguide.speech.base import SAMPLE_RATE, EngineUnavailable, RecognitionSettings, as_int16
 
 __all__ = ["KeywordRecognizer", "keyword_model_covers"]
 

@@ -25,8 +25,8 @@ import numpy as np
 from voiceguide.core.events import Heard
 from voiceguide.core.commands import Command, Vocabulary, normalize
 from voiceguide.speech.decoys_en import ENGLISH_DECOYS
-from voiceguide.speech.recognizer import SAMPLE_RATE, EngineUnavailable, RecognitionSettings, as_int16
-from voiceguide.speech.vad import FRAME, Segmenter, VadSettings
+from voiceguide.speech.base import SAMPLE_RATE, EngineUnavailable, RecognitionSettings, as_int16
+from voiceguide.speech.vad import FRAME, Segmenter, VadSettings, webrtc_vad
 from voiceguide.speech.verifier import BUILTIN_VERIFIER, WINDOW_SECONDS, Verifier
 
 __all__ = ["SphinxRecognizer", "load_pocketsphinx"]
@@ -150,7 +150,7 @@ class SphinxRecognizer:
     def reset(self) -> None:
         """Forget pending audio and restart the stream clock at 0."""
         st = self._settings
-        self._seg = Segmenter(VadSettings(margin_db=st.vad_margin_db, end_seconds=st.vad_window), self._ps.Vad(st.vad_mode))
+        self._seg = Segmenter(VadSettings(margin_db=st.vad_margin_db, end_seconds=st.vad_window), webrtc_vad(st.vad_mode))
         self._frame = FRAME * 2
         self._denoiser = None
         if st.denoise:

@@ -15,11 +15,22 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FRAME", "Segmenter", "VadSettings"]
+from voiceguide.speech.base import EngineUnavailable
+
+__all__ = ["FRAME", "Segmenter", "VadSettings", "webrtc_vad"]
 
 FRAME = 480
 """Samples per frame (30 ms at 16 kHz)."""
 _RATE = 16000
+
+
+def webrtc_vad(mode: int) -> Any:
+    """The WebRTC voice detector that pocketsphinx ships (`mode`: aggressiveness 0-3), for a `Segmenter`."""
+    try:
+        from pocketsphinx import Vad
+    except ImportError as exc:  # pragma: no cover - a core dependency
+        raise EngineUnavailable("voice detection needs the 'pocketsphinx' package: pip install pocketsphinx") from exc
+    return Vad(mode)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from voiceguide.core.commands import Command
-from voiceguide.speech.recognizer import SAMPLE_RATE, EngineUnavailable
+from voiceguide.speech.base import SAMPLE_RATE, EngineUnavailable
 
 __all__ = ["BUILTIN_VERIFIER", "WINDOW_SECONDS", "Rule", "Verdict", "Verifier", "decide", "features"]
 

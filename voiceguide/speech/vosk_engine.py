@@ -22,8 +22,8 @@ import numpy as np
 
 from voiceguide.core.events import Heard
 from voiceguide.core.commands import Command, Vocabulary, normalize
-from voiceguide.speech.recognizer import SAMPLE_RATE, EngineUnavailable, RecognitionSettings, as_int16
-from voiceguide.speech.vad import FRAME, Segmenter, VadSettings
+from voiceguide.speech.base import SAMPLE_RATE, EngineUnavailable, RecognitionSettings, as_int16
+from voiceguide.speech.vad import FRAME, Segmenter, VadSettings, webrtc_vad
 
 __all__ = ["VoskModel", "VoskRecognizer", "load_vosk_model"]
 
@@ -79,10 +79,7 @@ class VoskRecognizer:
         commands: Iterable[Command] | None = None,
         settings: RecognitionSettings | None = None,
     ) -> None:
-        from voiceguide.speech.sphinx import load_pocketsphinx
-
         self._vosk = _import_vosk()
-        self._ps = load_pocketsphinx()  # its voice-activity endpointer ends the utterances
         self._model = model
         self._settings = settings or RecognitionSettings()
         self._vocabulary = vocabulary
@@ -119,7 +116,7 @@ class VoskRecognizer:
         """Forget pending audio and restart the stream clock at 0."""
         self._rec.Reset()
         st = self._settings
-        self._seg = Segmenter(VadSettings(margin_db=st.vad_margin_db, end_seconds=st.quiet_seconds), self._ps.Vad(st.vad_mode))
+        self._seg = Segmenter(VadSettings(margin_db=st.vad_margin_db, end_seconds=st.quiet_seconds), webrtc_vad(st.vad_mode))
         self._frame = FRAME * 2
         self._pending = b""
         self._samples = 0

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from voiceguide.voice.narrator import VoiceError, VoiceInfo, pick_voice
+from voiceguide.voice.base import VoiceError, VoiceInfo, pick_voice
 
 __all__ = [
     "DEFAULT_PACKAGE",

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
-from voiceguide.voice.narrator import VoiceError, VoiceInfo
+from voiceguide.voice.base import VoiceError, VoiceInfo
 
 __all__ = ["Pyttsx3Voice"]
 

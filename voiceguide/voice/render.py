@@ -18,7 +18,8 @@ from pathlib import Path
 
 from voiceguide.audio.clip import read_wav
 from voiceguide.packs.schema import Pack, sentences
-from voiceguide.voice.narrator import Narrator, normalize_text
+from voiceguide.voice.narrator import Narrator
+from voiceguide.voice.base import normalize_text
 
 __all__ = ["MANIFEST", "RenderedItem", "Sentence", "pack_sentences", "reachable_tempos", "render_pack"]
 

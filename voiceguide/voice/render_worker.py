@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 from voiceguide.audio.clip import AudioFileError, Clip
 from voiceguide.core.events import Say
-from voiceguide.voice.narrator import Narrator, VoiceError
+from voiceguide.voice.narrator import Narrator
+from voiceguide.voice.base import VoiceError
 
 __all__ = ["Rendering", "RenderWorker"]
 

@@ -21,7 +21,8 @@ from voiceguide.audio.player import AudioSink
 from voiceguide.core.events import Cue, Say, Silence, Volume
 from voiceguide.session.ledger import NarrationLedger
 from voiceguide.voice.cues import CUES, cue
-from voiceguide.voice.narrator import Narrator, VoiceError
+from voiceguide.voice.narrator import Narrator
+from voiceguide.voice.base import VoiceError
 from voiceguide.voice.render_worker import Post, Rendering, RenderWorker
 
 __all__ = ["Speaker", "trim_tail"]

@@ -1,4 +1,4 @@
-"""The `Recognizer` protocol, its settings, and the one factory that picks an engine (vosk, else pocketsphinx).
+"""The `Recognizer` protocol every engine honours in full, its settings and errors (engines: factory.py).
 
 Audio in: 16 kHz mono int16 samples, any chunk size, with their stream position. Out: `Heard` events whose
 `command` is set only when the engine is confident the person said a command phrase allowed right now.
@@ -6,7 +6,6 @@ Audio in: 16 kHz mono int16 samples, any chunk size, with their stream position.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,19 +14,16 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from voiceguide.core.events import Heard
-from voiceguide.core.commands import Command, Vocabulary, base_language
+from voiceguide.core.commands import Command
 
 __all__ = [
+    "ENGINES",
     "SAMPLE_RATE",
     "EngineUnavailable",
     "RecognitionSettings",
     "Recognizer",
     "as_int16",
-    "choose_engine",
-    "create_recognizer",
 ]
-
-_LOGGER = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 """What every recognizer takes."""
@@ -98,6 +94,9 @@ class RecognitionSettings:
     """English without vosk: another keyword model file instead of the bundled one (scripts/train_keywords.py)."""
     keyword_sensitivity: float = 1.0
     """English without vosk: scales the keyword model's thresholds (lower hears more, and more talk)."""
+    keyword_quiet_rms: float = 40.0
+    """English without vosk: while the last two seconds stayed under this RMS (int16 units, about -58 dBFS), the
+    keyword network is not run (nothing to hear; saves most of its CPU in a quiet room or behind the canceller)."""
     max_command_seconds: float = 2.5
     """Longer stretches of speech are talk, not a command, and are ignored."""
     env: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
@@ -139,75 +138,3 @@ def as_int16(samples: np.ndarray | bytes) -> np.ndarray:
     if np.issubdtype(arr.dtype, np.floating):
         return (np.clip(arr, -1.0, 1.0) * 32767.0).astype(np.int16)
     return np.clip(arr, -32768, 32767).astype(np.int16)
-
-
-def choose_engine(settings: RecognitionSettings) -> tuple[str, Path | None, str | None]:
-    """(engine, vosk model or None, notice or None) for these settings, without loading anything."""
-    from voiceguide.speech.models import ModelNotFound, find_model
-
-    if settings.engine not in ENGINES:
-        raise EngineUnavailable(f"unknown engine {settings.engine!r}: use {', '.join(ENGINES)}")
-    if settings.engine in ("pocketsphinx", "keywords"):
-        _check_sphinx_language(settings.language)
-        return _builtin_english(settings) if settings.engine == "keywords" else "pocketsphinx", None, None
-    try:
-        model = find_model(settings.language, settings.model, settings.env)
-    except ModelNotFound as exc:
-        if settings.engine == "vosk" or settings.model is not None:
-            raise EngineUnavailable(str(exc)) from exc
-        _check_sphinx_language(settings.language, hint=str(exc))
-        engine = _builtin_english(settings)
-        notice = (
-            f"No vosk model for {settings.language} is installed: using the built-in English recognizer "
-            f"({'keyword model' if engine == 'keywords' else 'pocketsphinx'}). "
-            "For another engine run `voiceguide model fetch vosk-model-small-en-us-0.15`."
-        )
-        return engine, None, notice
-    return "vosk", model, None
-
-
-def _builtin_english(settings: RecognitionSettings) -> str:
-    """The keyword model where it can run (onnxruntime and its file), else pocketsphinx (said once in the log)."""
-    from importlib.util import find_spec
-
-    from voiceguide.speech.keywords import BUILTIN_KEYWORDS
-
-    if find_spec("onnxruntime") is None:
-        _LOGGER.warning("onnxruntime is not installed: hearing English with pocketsphinx (less accurate)")
-        return "pocketsphinx"
-    if not Path(settings.keywords or BUILTIN_KEYWORDS).is_file():
-        _LOGGER.warning("keyword model %s is missing: hearing English with pocketsphinx", settings.keywords or BUILTIN_KEYWORDS)
-        return "pocketsphinx"
-    return "keywords"
-
-
-def _check_sphinx_language(language: str, hint: str = "") -> None:
-    if base_language(language) != "en":
-        raise EngineUnavailable(
-            f"the built-in recognizer (pocketsphinx) only knows English, not {language}"
-            + (f"; {hint}" if hint else "; install a vosk model for it (see `voiceguide model list`)")
-        )
-
-
-def create_recognizer(
-    settings: RecognitionSettings,
-    vocabulary: Vocabulary,
-    commands: Iterable[Command] | None = None,
-) -> tuple[Recognizer, str | None]:
-    """The recognizer for these settings and a one-line notice to show the user (None when there is none)."""
-    engine, model, notice = choose_engine(settings)
-    wanted = list(commands) if commands is not None else list(vocabulary.phrases)
-    if engine == "vosk":
-        from voiceguide.speech.vosk_engine import VoskRecognizer, load_vosk_model
-
-        assert model is not None
-        return VoskRecognizer(load_vosk_model(model), vocabulary, wanted, settings), notice
-    if engine == "keywords":
-        from voiceguide.speech.keyword_engine import KeywordRecognizer, keyword_model_covers
-
-        if keyword_model_covers(vocabulary, settings):
-            return KeywordRecognizer(vocabulary, wanted, settings), notice
-        _LOGGER.warning("the keyword model does not know every phrase of this pack: hearing it with pocketsphinx")
-    from voiceguide.speech.sphinx import SphinxRecognizer
-
-    return SphinxRecognizer(vocabulary, wanted, settings), notice
