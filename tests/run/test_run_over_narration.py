@@ -73,7 +73,10 @@ def slt(tmp_path: Path) -> Any:
 
 
 def _run(virtual_audio: Any, tmp_path: Path) -> Running:
+    """`run` on the bench pack, its narration rendered ahead (as an install does: no synthesis while it listens)."""
     pack = write_pack(tmp_path / "pack")
+    subprocess.run([sys.executable, "-m", "voiceguide", "pack", "render", str(pack), "--tts", "pyttsx3", "--cache-dir",
+                    str(tmp_path / "cache")], cwd=ROOT, check=True, capture_output=True, timeout=120)
     return Running(virtual_audio, "run", str(pack), "--input-device", "vmic", "--output-device", "vspeaker",
                    "--tts", "pyttsx3", "--data-dir", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "cache"),
                    "--json")
