@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from voiceguide.audio.clip import Clip
-from voiceguide.audio.mixer import Mixer, NowPlaying
+from voiceguide.audio.mixer import Mixer
+from voiceguide.core.events import NowPlaying
 
 RATE = 8000
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from voiceguide.audio.clip import Clip, read_wav
-from voiceguide.audio.mixer import NowPlaying
+from voiceguide.core.events import NowPlaying
 from voiceguide.audio.player import AudioSink, WavSink
 from voiceguide.voice.cues import chime, tick
 

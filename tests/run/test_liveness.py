@@ -20,7 +20,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from voiceguide.app import IoPlan, Runner, RunSettings
+from voiceguide.runtime.plan import IoPlan, RunSettings
+from voiceguide.runtime.runner import Runner
 from voiceguide.audio.clip import write_wav
 from voiceguide.core.events import Heard
 from voiceguide.packs.vocabulary import pack_vocabulary
@@ -134,6 +135,9 @@ class ScriptedListener:
 
     def flush(self) -> list[Heard]:
         return []
+
+    def reset(self) -> None:
+        pass
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from voiceguide.retry import Backoff, FailureWindow, RepeatedFailure
-from voiceguide.stdin_reader import StdinReader
+from voiceguide.runtime.retry import Backoff, FailureWindow, RepeatedFailure
+from voiceguide.runtime.stdin_reader import StdinReader
 
 
 def test_backoff_doubles_up_to_its_cap_and_starts_over_after_a_quiet_stretch() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voiceguide.app import IoPlan, RunSettings, plan_io
+from voiceguide.runtime.plan import IoPlan, RunSettings, plan_io
 from voiceguide.audio.clip import read_wav, resample, write_wav
 
 ROOT = Path(__file__).resolve().parents[2]

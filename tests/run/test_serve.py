@@ -91,7 +91,7 @@ def test_the_idle_grammar_adds_start_and_each_packs_name(tmp_path: Path) -> None
 
     from voiceguide.packs.vocabulary import pack_vocabulary
     from voiceguide.packs.loader import load_pack
-    from voiceguide.serve import IdleGrammar, spoken_names
+    from voiceguide.runtime.server import IdleGrammar, spoken_names
     from voiceguide.core.commands import Command
 
     (tmp_path / "tiny").mkdir()

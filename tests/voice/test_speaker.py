@@ -138,7 +138,7 @@ def test_a_blank_sentence_is_narrated_at_once(narrator: Narrator, tmp_path: Path
 
 
 def test_counts_stay_on_the_beat_when_beats_are_shorter_than_the_words(narrator: Narrator, tmp_path: Path) -> None:
-    from voiceguide.audio.mixer import NowPlaying
+    from voiceguide.core.events import NowPlaying
 
     clock = VirtualClock()
     notes: list[NowPlaying] = []

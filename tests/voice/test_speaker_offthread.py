@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from voiceguide.audio.clip import write_wav
-from voiceguide.audio.mixer import NowPlaying
+from voiceguide.core.events import NowPlaying
 from voiceguide.audio.wav_sink import WavSink
 from voiceguide.core.events import CommandEvent, Say
 from voiceguide.packs.loader import load_pack

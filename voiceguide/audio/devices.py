@@ -16,7 +16,6 @@ __all__ = [
     "AudioUnavailable",
     "DeviceError",
     "DeviceInfo",
-    "DeviceStatus",
     "Direction",
     "find_device",
     "supported_rate",
@@ -57,18 +56,6 @@ def rescan() -> None:
     sd = import_sounddevice()
     sd._terminate()
     sd._initialize()
-
-
-@dataclass(frozen=True)
-class DeviceStatus:
-    """What happened to a device, for the run loop (pause the session, say so, resume)."""
-
-    state: str
-    """'lost' (gone; retrying in the background) or 'restored' (working again)."""
-    device: str
-    message: str = ""
-    direction: str = "input"
-    """'input' (the microphone) or 'output' (the speaker)."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from voiceguide.audio.devices import AudioUnavailable, DeviceError, DeviceInfo, DeviceStatus, Direction, find_device
+from voiceguide.audio.devices import AudioUnavailable, DeviceError, DeviceInfo, Direction, find_device
+from voiceguide.core.events import DeviceStatus
 from voiceguide.audio.player import AudioSink, Player, PlayerSettings, WavSink
 from voiceguide.audio.source import AudioSource, MicSettings, MicSource, WavFileSource
 

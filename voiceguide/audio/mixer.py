@@ -9,31 +9,16 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 
 from voiceguide.audio.clip import Clip
+from voiceguide.core.events import NowPlaying
 
-__all__ = ["Mixer", "NowPlaying", "Playback", "VOLUME_STEPS"]
+__all__ = ["Mixer", "Playback", "VOLUME_STEPS"]
 
 VOLUME_STEPS = 10
 """Volume goes from 0 to 1 in this many steps (louder / quieter move one step)."""
-
-
-@dataclass(frozen=True)
-class NowPlaying:
-    """What the speaker says and when: the echo guard drops words heard in [start, end]."""
-
-    text: str
-    kind: str
-    start: float
-    """Clock time of the clip's (or its resumed part's) first sample at the speaker."""
-    end: float
-    """Clock time of its last sample: predicted for 'started', actual for 'finished' and 'interrupted'."""
-    state: str
-    """'started', 'finished' (played to the end) or 'interrupted' (stopped or paused)."""
-    id: int
 
 
 class Playback:

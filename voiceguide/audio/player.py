@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 
 from voiceguide.audio.clip import Clip
-from voiceguide.audio.devices import DeviceError, DeviceStatus, find_device, import_sounddevice, open_stream, supported_rate
-from voiceguide.audio.mixer import Mixer, NowPlaying, Playback
+from voiceguide.audio.devices import DeviceError, find_device, import_sounddevice, open_stream, supported_rate
+from voiceguide.core.events import DeviceStatus
+from voiceguide.audio.mixer import Mixer, Playback
+from voiceguide.core.events import NowPlaying
 from voiceguide.audio.sink import AudioSink, Listener, MixerControls, Notifier
 from voiceguide.audio.watchdog import DeviceWatchdog, close_aside
 from voiceguide.audio.wav_sink import WavSink

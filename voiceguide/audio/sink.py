@@ -13,7 +13,8 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Protocol, runtime_checkable
 
 from voiceguide.audio.clip import Clip
-from voiceguide.audio.mixer import Mixer, NowPlaying, Playback
+from voiceguide.audio.mixer import Mixer, Playback
+from voiceguide.core.events import NowPlaying
 
 __all__ = ["AudioSink", "Listener", "MixerControls", "Notifier"]
 

@@ -19,7 +19,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from voiceguide.audio.clip import read_wav, resample, to_int16
-from voiceguide.audio.devices import DeviceInfo, DeviceStatus, find_device, import_sounddevice, open_stream, supported_rate
+from voiceguide.audio.devices import DeviceInfo, find_device, import_sounddevice, open_stream, supported_rate
+from voiceguide.core.events import DeviceStatus
 from voiceguide.audio.watchdog import PORTAUDIO_EXIT, DeviceWatchdog, PortAudioExit, close_aside
 
 __all__ = [

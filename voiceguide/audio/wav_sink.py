@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from voiceguide.audio.clip import AudioFileError, to_int16
-from voiceguide.audio.mixer import Mixer, NowPlaying
+from voiceguide.audio.mixer import Mixer
+from voiceguide.core.events import NowPlaying
 from voiceguide.audio.sink import MixerControls, Notifier
 
 __all__ = ["WavSink"]

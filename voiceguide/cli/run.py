@@ -14,7 +14,8 @@ from voiceguide.cli import UsageError, UserError, checks
 from voiceguide.config import Config, ConfigError, load_config
 
 if TYPE_CHECKING:
-    from voiceguide.app import Listener, RunSettings
+    from voiceguide.speech.base import Recognizer
+    from voiceguide.runtime.plan import RunSettings
     from voiceguide.packs.loader import LoadedPack
     from voiceguide.session.transcript import Entry
     from voiceguide.core.commands import Vocabulary
@@ -87,7 +88,7 @@ def run_settings(config: Config, args: argparse.Namespace, loaded: LoadedPack, *
 
     `run_only`: RunSettings fields only `run` has flags for (input_wav, fast…), and `hold_timeout`.
     """
-    from voiceguide.app import RunSettings
+    from voiceguide.runtime.plan import RunSettings
     from voiceguide.session.settings import SessionSettings
     from voiceguide.voice.factory import resolve_engine
 
@@ -133,7 +134,7 @@ def device_probe(direction: str, spec: str | int | None) -> str | None:
 
 
 def listener_factory(settings: RunSettings, language: str, vocabulary: Vocabulary, *,
-                     idle: bool = False, notice: bool = True) -> Callable[[], Listener]:
+                     idle: bool = False, notice: bool = True) -> Callable[[], Recognizer]:
     """The recognizer for this run (checked now, loaded when the run starts); its notice is printed once.
 
     `idle`: for `serve`'s waiting grammar, which decides at the end of an utterance, never early, so that
@@ -155,7 +156,7 @@ def listener_factory(settings: RunSettings, language: str, vocabulary: Vocabular
     if message and notice:
         print(message, file=sys.stderr)
 
-    def factory() -> Listener:
+    def factory() -> Recognizer:
         recognizer, _ = create_recognizer(recognition, vocabulary)
         return recognizer
 
@@ -164,7 +165,8 @@ def listener_factory(settings: RunSettings, language: str, vocabulary: Vocabular
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Parse → settings → check → build → run."""
-    from voiceguide.app import Runner, plan_io
+    from voiceguide.runtime.runner import Runner
+    from voiceguide.runtime.plan import plan_io
     from voiceguide.cli.pack import open_pack
     from voiceguide.cli.session import _open_store
     from voiceguide.packs.vocabulary import pack_vocabulary

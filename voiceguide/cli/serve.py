@@ -73,8 +73,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from voiceguide.cli.pack import open_pack
     from voiceguide.cli.session import _open_store
     from voiceguide.packs.vocabulary import pack_vocabulary
-    from voiceguide.retry import RepeatedFailure
-    from voiceguide.serve import Guide, IdleGrammar, ServeSettings, Server
+    from voiceguide.runtime.retry import RepeatedFailure
+    from voiceguide.runtime.server import Guide, IdleGrammar, ServeSettings, Server
 
     config = load_settings(args, ConfigFileError)
     folder = packs_folder(args)

@@ -1,4 +1,8 @@
-"""Typed events that flow one way: audio → Heard → CommandEvent → session → Say/Cue → player."""
+"""Typed events: one way (audio → Heard → CommandEvent → session → Say/Cue → speaker), and the back-channels.
+
+The back-channels (NarrationDone, CommandsExpected, NowPlaying, DeviceStatus) go to the queue the runner owns
+(runtime/runner.py), which hands each to its one owner; no part calls another part back.
+"""
 
 from __future__ import annotations
 
@@ -76,4 +80,47 @@ class Silence:
     t: float
 
 
-__all__ += ["Volume", "Silence"]
+__all__ += ["Volume", "Silence", "NarrationDone", "CommandsExpected", "NowPlaying", "DeviceStatus"]
+
+
+# ---- back-channels ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NarrationDone:
+    """The speaker (or its stand-in) is done with a sentence: heard to its end, dropped, or unmakeable."""
+
+    say: Say
+
+
+@dataclass(frozen=True)
+class CommandsExpected:
+    """What the session listens for in its new state: the recognizer narrows its grammar to these."""
+
+    commands: frozenset[Command]
+
+
+@dataclass(frozen=True)
+class NowPlaying:
+    """What the speaker says and when: the echo guard drops words heard in [start, end]."""
+
+    text: str
+    kind: str
+    start: float
+    """Clock time of the clip's (or its resumed part's) first sample at the speaker."""
+    end: float
+    """Clock time of its last sample: predicted for 'started', actual for 'finished' and 'interrupted'."""
+    state: str
+    """'started', 'finished' (played to the end) or 'interrupted' (stopped or paused)."""
+    id: int
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """What happened to a device, for the run loop (pause the session, say so, resume)."""
+
+    state: str
+    """'lost' (gone; retrying in the background) or 'restored' (working again)."""
+    device: str
+    message: str = ""
+    direction: str = "input"
+    """'input' (the microphone) or 'output' (the speaker)."""

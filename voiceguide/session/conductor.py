@@ -10,9 +10,10 @@ from functools import partial
 from voiceguide.core.events import Cue, Say, Silence, StateChanged, Volume
 from voiceguide.packs.schema import Pack, sentences
 from voiceguide.session.clock import Clock, Timer
+from voiceguide.session.conditions import Conditions
 from voiceguide.session.machine import State, build_machine
 from voiceguide.session.narration import Hints, group_script, step_script, stroke_text, where_text
-from voiceguide.session.position import Position, back_target, next_group, resume_target
+from voiceguide.session.position import Position, back_target, next_group
 from voiceguide.session.settings import SessionSettings
 from voiceguide.core.commands import Command, Vocabulary
 from voiceguide.store import Checkpoint, Store
@@ -34,7 +35,7 @@ class _Frozen:
     resay: bool
 
 
-class Conductor:
+class Conductor(Conditions):
     """Carries out the machine's transitions; the machine (`transitions`) decides which one runs.
 
     Triggers are attached to this object by `build_machine` (`self.trigger(name)`); `state` is set by it."""
@@ -174,92 +175,7 @@ class Conductor:
         self.in_stroke = False
         self._set_pos(pos)
 
-    # ---- conditions -------------------------------------------------------------------------------
-    def has_checkpoint(self) -> bool:
-        """A saved, unfinished place exists for this pack, and its step still exists."""
-        return self.checkpoint is not None and not self._checkpoint_lost()
-
-    def _checkpoint_lost(self) -> bool:
-        """The pack changed and the saved step is gone (a saved closing is never lost)."""
-        cp = self.checkpoint
-        return (cp is not None and cp.pack_hash != self.content_hash and cp.step < len(self.pack.steps)
-                and cp.step_id not in {s.id for s in self.pack.steps})
-
-    def checkpoint_at_end(self) -> bool:
-        """The saved place is past the last step (only the closing was left)."""
-        return self._checkpoint_target().step >= len(self.pack.steps)
-
-    def more_to_say(self) -> bool:
-        """Sentences of the current script are left."""
-        return self._line < len(self._script)
-
-    def is_hold_step(self) -> bool:
-        """The current step waits for the person instead of counting."""
-        return self.pack.steps[self.pos.step].hold
-
-    def stroke_continues(self) -> bool:
-        """This beat starts another repetition (rather than ending the group)."""
-        group = self.pack.steps[self.pos.step].strokes[self.pos.group]
-        return not (self.in_stroke and self.pos.done + 1 >= group.count)
-
-    def has_next_group(self) -> bool:
-        """The step has another stroke group after this one."""
-        return self.pos.step < len(self.pack.steps) and next_group(self.pack, self.pos) is not None
-
-    def has_rest(self) -> bool:
-        """The step ends with quiet seconds."""
-        return self.pack.steps[self.pos.step].rest > 0
-
-    def has_next_step(self) -> bool:
-        """Another step follows."""
-        return self.pos.step + 1 < len(self.pack.steps)
-
-    def can_go_back(self) -> bool:
-        """There is somewhere to go back to."""
-        return back_target(self.pack, self.pos) is not None
-
-    def _returns_to(self, state: State) -> bool:
-        return bool(self.return_stack) and self.return_stack[-1] is state
-
-    def returns_to_intro(self) -> bool:
-        """The interruption came from the intro."""
-        return self._returns_to(State.INTRO)
-
-    def returns_to_narrating(self) -> bool:
-        """The interruption came from a step's narration."""
-        return self._returns_to(State.NARRATING)
-
-    def returns_to_strokes(self) -> bool:
-        """The interruption came mid-count."""
-        return self._returns_to(State.STROKES)
-
-    def returns_to_hold(self) -> bool:
-        """The interruption came during a hold."""
-        return self._returns_to(State.HOLD)
-
-    def returns_to_rest(self) -> bool:
-        """The interruption came during a rest."""
-        return self._returns_to(State.REST)
-
-    def returns_to_closing(self) -> bool:
-        """The interruption came during the closing."""
-        return self._returns_to(State.CLOSING)
-
-    def returns_to_paused(self) -> bool:
-        """The stop question was asked while paused."""
-        return self._returns_to(State.PAUSED)
-
     # ---- starting -----------------------------------------------------------------------------------
-    def _checkpoint_target(self) -> Position:
-        cp = self.checkpoint
-        assert cp is not None
-        if cp.pack_hash == self.content_hash:
-            return resume_target(self.pack, Position(cp.step, cp.group, cp.done))
-        ids = [s.id for s in self.pack.steps]
-        if cp.step_id in ids:
-            return Position(ids.index(cp.step_id))
-        return Position(len(self.pack.steps)) if cp.step >= len(self.pack.steps) else Position(0)
-
     def make_offer(self) -> None:
         """Say where the saved place is, and how to continue or begin again."""
         self._say(self.hints.offer(self.pack, self._checkpoint_target().step), kind="hint")

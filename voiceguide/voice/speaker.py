@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from voiceguide.audio.clip import AudioFileError, Clip, read_wav
-from voiceguide.audio.mixer import NowPlaying, Playback
+from voiceguide.core.events import NowPlaying
+from voiceguide.audio.mixer import Playback
 from voiceguide.audio.player import AudioSink
 from voiceguide.core.events import Cue, Say, Silence, Volume
 from voiceguide.session.ledger import NarrationLedger

@@ -5,7 +5,7 @@ no narrator), so an idle Pi does little more than read audio. "start" guides the
 followed by a pack's name ("start facial massage") guides that pack. "help" opens the speaker just long
 enough to say what can be said, then closes it again. A missing microphone is waited for, never a reason
 to exit: the service must be ready whenever the device turns up. Each session is a fresh `Runner`
-(app.py), which opens the devices itself; the idle microphone is closed while it runs.
+(runner.py), which opens the devices itself; the idle microphone is closed while it runs.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from voiceguide.app import IoPlan, Listener, Runner, RunSettings
+from voiceguide.runtime.plan import IoPlan, RunSettings
+from voiceguide.speech.base import Recognizer
+from voiceguide.runtime.runner import Runner
 from voiceguide.packs.loader import LoadedPack
 from voiceguide.packs.schema import Pack
-from voiceguide.retry import FailureWindow
+from voiceguide.runtime.retry import FailureWindow
 from voiceguide.session.transcript import Entry
 from voiceguide.core.commands import Command, Vocabulary, normalize, tokens
 from voiceguide.store import Store
@@ -101,7 +103,7 @@ class Guide:
     loaded: LoadedPack
     run: RunSettings
     vocabulary: Vocabulary
-    listener_factory: Callable[[], Listener]
+    listener_factory: Callable[[], Recognizer]
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class Server:
         store: Store | None,
         write: Callable[[Entry], None],
         idle: IdleGrammar,
-        idle_listener: Callable[[], Listener],
+        idle_listener: Callable[[], Recognizer],
         guide_for: Callable[[LoadedPack], Guide] | None = None,
         speaker_probe: Callable[[], str | None] = lambda: None,
     ) -> None:
@@ -223,7 +225,7 @@ class Server:
                 source.close()
         return None
 
-    def _answer_help(self, source: Any, listener: Listener) -> None:
+    def _answer_help(self, source: Any, listener: Recognizer) -> None:
         """Say the hint aloud, ignoring the microphone meanwhile (it would hear "start" in the hint)."""
         text = self.hint()
         self._note("hint", text, command="help")
@@ -233,9 +235,7 @@ class Server:
             quiet_until = time.monotonic() + _ECHO_TAIL
             while time.monotonic() < quiet_until:
                 source.read(timeout=0.05)
-            reset = getattr(listener, "reset", None)
-            if reset is not None:
-                reset()
+            listener.reset()
 
     def _say_aloud(self, text: str, source: Any) -> None:
         """Open the speaker for one sentence and close it again: idle keeps no speaker open."""
@@ -287,14 +287,8 @@ class Server:
         plan = self._plan()
         for notice in plan.notices:
             self._note("device", notice)
-        answer = [command] if command is Command.RESUME else []
-
-        def write(entry: Entry) -> None:
-            self._write(entry)
-            if answer and entry.type == "state" and entry.data.get("state") == "offer":
-                runner.feed_text(answer.pop().value, source="voice")
-
-        runner = Runner(guide.loaded, guide.run, plan, self.store, guide.vocabulary, write, guide.listener_factory)
+        runner = Runner(guide.loaded, guide.run, plan, self.store, guide.vocabulary, self._write,
+                        guide.listener_factory, offer_answer=command if command is Command.RESUME else None)
         with self._lock:
             if self._stopping.is_set():
                 return

@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from voiceguide.retry import Backoff
+from voiceguide.runtime.retry import Backoff
 
 __all__ = ["keep_listening"]
 

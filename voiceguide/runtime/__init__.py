@@ -1,0 +1,1 @@
+"""The top floor: what a run was asked for (plan), the parts wired once (runner), full duplex (duplex), serve (server)."""
