@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from voiceguide.audio.mixer import DEFAULT_VOLUME
 from voiceguide.packs.locate import scan_positions
 from voiceguide.paths import user_config_dir
 
@@ -18,59 +18,51 @@ __all__ = ["CONFIG_FILE", "Config", "ConfigError", "default_config_path", "load_
 CONFIG_FILE = "config.toml"
 
 
-class _ConfigModel(BaseModel):
-    """What a config file may say; unknown keys are errors so a typo is not silently ignored."""
+def _setting(default: Any, help: str, *, flag: str | None = None, check: str | None = None,
+             metavar: str | None = None, **bounds: Any) -> Any:
+    """One setting: its default, the help its flag shows, and how the flag is spelled and checked.
+
+    `flag`: the command-line spelling (default: --the-key-with-dashes; "" for the positional pack);
+    `check`: the name of the CLI's check for the value (cli/checks.py: device, existing_dir, writable_dir,
+    number); `bounds`: pydantic constraints (ge, le, min_length), for the file and the flag alike.
+    """
+    extra: dict[str, Any] = {"flag": flag, "check": check, "metavar": metavar}
+    return Field(default=default, description=help, json_schema_extra=extra, **bounds)
+
+
+class Config(BaseModel):
+    """The settings `run` and `serve` start from: each is a config file key and a flag, with one default.
+
+    The file is validated by this model (unknown keys are errors, so a typo is not silently ignored);
+    the flags are made from its fields (cli/run.py: add_settings_arguments), and override the file.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    pack: str = Field(default="facial-massage", min_length=1)
-    input_device: str | int | None = None
-    output_device: str | int | None = None
-    volume: float = Field(default=0.8, ge=0.0, le=1.0)
-    tempo: float | None = Field(default=None, ge=0.5, le=2.0)
-    engine: Literal["auto", "vosk", "keywords", "pocketsphinx"] = "auto"
-    model: str | None = None
-    language: str | None = None
-    tts: Literal["auto", "pyttsx3", "piper"] = "auto"
-    voice: str | None = None
-    data_dir: str | None = None
-    echo_cancel: bool = True
-
-
-@dataclass(frozen=True)
-class Config:
-    """Settings that `run` and `serve` start from; CLI flags override each one."""
-
-    pack: str = "facial-massage"
-    """Pack id or path guided when none is named."""
-    input_device: str | int | None = None
-    """Microphone name or index (None: the system default)."""
-    output_device: str | int | None = None
-    """Speaker name or index (None: the system default)."""
-    volume: float = 0.8
-    """Speaker volume, 0 to 1."""
-    tempo: float | None = None
-    """Starting tempo (None: the pack's, or the one remembered from last time)."""
-    engine: str = "auto"
-    """Recognizer: auto (vosk when a model is installed, else pocketsphinx), vosk or pocketsphinx."""
-    model: str | None = None
-    """Path of a vosk model folder."""
-    language: str | None = None
-    """Recognition language (None: the pack's)."""
-    tts: str = "auto"
-    """Narration engine: auto, pyttsx3 or piper."""
-    voice: str | None = None
-    """Narration voice name (None: the pack's)."""
-    data_dir: str | None = None
-    """Where history and checkpoints go (None: the user data dir)."""
-    echo_cancel: bool = True
-    """Take the speaker's own sound out of the microphone (needs the livekit wheel), so commands are heard mid-sentence."""
+    pack: str = _setting("facial-massage", "a folder, a pack.toml or a pack id (default: the config's, else "
+                         "facial-massage)", flag="", metavar="PACK", min_length=1)
+    input_device: str | int | None = _setting(None, "microphone (see `voiceguide devices`)", check="device",
+                                              metavar="NAME|INDEX")
+    output_device: str | int | None = _setting(None, "speaker", check="device", metavar="NAME|INDEX")
+    engine: Literal["auto", "vosk", "keywords", "pocketsphinx"] = _setting(
+        "auto", "speech recognizer (auto: vosk when a model is installed, else the built-in English one)")
+    model: str | None = _setting(None, "vosk model folder", check="existing_dir", metavar="PATH")
+    language: str | None = _setting(None, "recognition language (default: the pack's)")
+    tts: Literal["auto", "piper", "pyttsx3"] = _setting(
+        "auto", "narration engine (auto: Piper where it has a voice for the language, else pyttsx3)")
+    voice: str | None = _setting(None, "narration voice (see `voiceguide voices`; default: the pack's)")
+    volume: float = _setting(DEFAULT_VOLUME, f"speaker volume 0–1 (default {DEFAULT_VOLUME:g})", check="number",
+                             ge=0.0, le=1.0)
+    tempo: float | None = _setting(None, "starting tempo 0.5–2 (default: the pack's, or remembered)",
+                                   check="number", ge=0.5, le=2.0)
+    data_dir: str | None = _setting(None, "where history and checkpoints are kept", check="writable_dir")
+    echo_cancel: bool = _setting(True, "keep the speaker's own sound in the mic (commands then heard only between "
+                                 "sentences); echo cancellation needs the livekit wheel", flag="--no-echo-cancel")
 
     def with_overrides(self, **flags: Any) -> Config:
-        """A copy where each flag that was given (not None) replaces the config value."""
-        known = {f.name for f in fields(self)}
-        values = {k: v for k, v in flags.items() if k in known and v is not None}
-        return Config(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **values})
+        """A copy where each flag that was given (not None) replaces the value (ValidationError when out of bounds)."""
+        values = {k: v for k, v in flags.items() if k in type(self).model_fields and v is not None}
+        return type(self).model_validate({**self.model_dump(), **values})
 
 
 class ConfigError(Exception):
@@ -99,7 +91,7 @@ def load_config(path: Path | None = None, *, required: bool = False) -> Config:
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror}") from exc
     try:
-        model = _ConfigModel.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
         positions = scan_positions(text)
         lines = []
@@ -110,9 +102,9 @@ def load_config(path: Path | None = None, *, required: bool = False) -> Config:
             prefix = f"{file}:{where[0]}" if where else str(file)
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
-                close = difflib.get_close_matches(key, list(_ConfigModel.model_fields), n=1)
+                close = difflib.get_close_matches(key, list(Config.model_fields), n=1)
                 msg = f"unknown key (did you mean '{close[0]}'?)" if close else (
-                    f"unknown key (known: {', '.join(_ConfigModel.model_fields)})")
+                    f"unknown key (known: {', '.join(Config.model_fields)})")
             lines.append(f"{prefix}: {key}: {msg}")
         raise ConfigError("\n".join(dict.fromkeys(lines))) from exc
-    return Config(**model.model_dump())
+    return config

@@ -12,7 +12,8 @@ import pytest
 from voiceguide.audio.clip import Clip
 from voiceguide.audio.devices import DeviceError
 from voiceguide.audio.player import Player, PlayerSettings
-from voiceguide.audio.source import SAMPLE_RATE, AudioChunk, AudioSource, MicSettings, MicSource
+from voiceguide.core.sound import SAMPLE_RATE
+from voiceguide.audio.source import AudioChunk, AudioSource, MicSettings, MicSource
 from voiceguide.voice.narrator import Narrator, NarratorSettings
 
 

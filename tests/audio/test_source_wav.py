@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from voiceguide.audio.clip import AudioFileError
-from voiceguide.audio.source import SAMPLE_RATE, AudioSource, WavFileSource
+from voiceguide.core.sound import SAMPLE_RATE
+from voiceguide.audio.source import AudioSource, WavFileSource
 
 
 def write_stereo_tone(path: Path, rate: int = 44100, seconds: float = 1.0, freq: float = 1000.0) -> None:

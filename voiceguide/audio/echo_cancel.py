@@ -22,7 +22,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from voiceguide.audio.source import SAMPLE_RATE, AudioChunk
+from voiceguide.core.sound import SAMPLE_RATE
+from voiceguide.audio.source import AudioChunk
 
 __all__ = ["DuckSettings", "EchoCancelSettings", "EchoCanceller", "EchoCancelUnavailable", "RenderFeed", "TalkDucker",
            "load_apm"]

@@ -15,7 +15,10 @@ import numpy as np
 from voiceguide.audio.clip import Clip
 from voiceguide.core.events import NowPlaying
 
-__all__ = ["Mixer", "Playback", "VOLUME_STEPS"]
+__all__ = ["DEFAULT_VOLUME", "Mixer", "Playback", "VOLUME_STEPS"]
+
+DEFAULT_VOLUME = 0.8
+"""The speaker's volume (0 to 1) unless the config or a flag says otherwise."""
 
 VOLUME_STEPS = 10
 """Volume goes from 0 to 1 in this many steps (louder / quieter move one step)."""
@@ -56,7 +59,7 @@ class Playback:
 class Mixer:
     """Everything queued for the speaker; `render(n, t0)` gives the next n samples and the notices they cause."""
 
-    def __init__(self, sample_rate: int, volume: float = 0.8, fade_seconds: float = 0.005) -> None:
+    def __init__(self, sample_rate: int, volume: float = DEFAULT_VOLUME, fade_seconds: float = 0.005) -> None:
         self.sample_rate = int(sample_rate)
         self._lock = threading.Lock()
         self._queue: deque[Playback] = deque()

@@ -19,7 +19,7 @@ import numpy as np
 from voiceguide.audio.clip import Clip
 from voiceguide.audio.devices import DeviceError, find_device, import_sounddevice, open_stream, supported_rate
 from voiceguide.core.events import DeviceStatus
-from voiceguide.audio.mixer import Mixer, Playback
+from voiceguide.audio.mixer import DEFAULT_VOLUME, Mixer, Playback
 from voiceguide.core.events import NowPlaying
 from voiceguide.audio.sink import AudioSink, Listener, MixerControls, Notifier
 from voiceguide.audio.watchdog import DeviceWatchdog, close_aside
@@ -72,7 +72,7 @@ class PlayerSettings:
     """PortAudio's suggested latency ('low', 'high' or seconds): sound already in the buffer still plays."""
     channels: int | None = None
     """Output channels (the mono mix goes to each); None: mono, or stereo where a device refuses mono."""
-    volume: float = 0.8
+    volume: float = DEFAULT_VOLUME
     """Starting volume, 0 to 1."""
     stall_seconds: float = 3.0
     """No callback for this long (or a stream that stopped by itself) means the device is gone."""

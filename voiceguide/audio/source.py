@@ -21,10 +21,10 @@ import numpy as np
 from voiceguide.audio.clip import read_wav, resample, to_int16
 from voiceguide.audio.devices import DeviceInfo, find_device, import_sounddevice, open_stream, supported_rate
 from voiceguide.core.events import DeviceStatus
+from voiceguide.core.sound import SAMPLE_RATE
 from voiceguide.audio.watchdog import PORTAUDIO_EXIT, DeviceWatchdog, PortAudioExit, close_aside
 
 __all__ = [
-    "SAMPLE_RATE",
     "AudioChunk",
     "AudioSource",
     "DeviceStatus",
@@ -37,7 +37,6 @@ __all__ = [
 
 _LOGGER = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 """What every source delivers and every recognizer takes."""
 
 

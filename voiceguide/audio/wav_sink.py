@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from voiceguide.audio.clip import AudioFileError, to_int16
-from voiceguide.audio.mixer import Mixer
+from voiceguide.audio.mixer import DEFAULT_VOLUME, Mixer
 from voiceguide.core.events import NowPlaying
 from voiceguide.audio.sink import MixerControls, Notifier
 
@@ -29,7 +29,7 @@ class WavSink(MixerControls):
         clock: Callable[[], float],
         *,
         sample_rate: int = 22050,
-        volume: float = 0.8,
+        volume: float = DEFAULT_VOLUME,
         realtime: bool = False,
         origin: float | None = None,
     ) -> None:

@@ -273,7 +273,7 @@ def _check_speaker(settings: DoctorSettings, config: Config) -> Finding:
                        "unplug and plug the speaker back in; check `aplay -l` lists it")
     hint = "" if config.volume > 0.05 else " (volume is 0: set volume in the config file)"
     return Finding("speaker", WARN if hint else OK, f"{name}: played a 0.3 s tone at volume {config.volume:g}{hint}",
-                   "set volume = 0.8 in the config file" if hint else "")
+                   f"set volume = {Config().volume:g} in the config file" if hint else "")
 
 
 def run_checks(settings: DoctorSettings, report: Callable[[Finding], None]) -> list[Finding]:

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from voiceguide.cli import UsageError, UserError, checks
 from voiceguide.config import Config, ConfigError, load_config
 
@@ -41,28 +43,35 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     p.set_defaults(handler=cmd_run)
 
 
+_CHECKS: dict[str, Callable[[str], Any]] = {"device": checks.device, "existing_dir": checks.existing_dir,
+                                              "writable_dir": checks.writable_dir, "number": float}
+"""The checks a setting's `check` names (config.py), as argparse types."""
+
+
 def add_settings_arguments(p: argparse.ArgumentParser) -> None:
-    """The flags `run` and `serve` share: each config key, plus where packs, history and renderings live."""
-    p.add_argument("pack", nargs="?", default=None, metavar="PACK",
-                   help="a folder, a pack.toml or a pack id (default: the config's, else facial-massage)")
-    p.add_argument("--input-device", type=checks.device, default=None, metavar="NAME|INDEX",
-                   help="microphone (see `voiceguide devices`)")
-    p.add_argument("--output-device", type=checks.device, default=None, metavar="NAME|INDEX", help="speaker")
-    p.add_argument("--engine", choices=["auto", "vosk", "keywords", "pocketsphinx"], default=None, help="speech recognizer")
-    p.add_argument("--model", type=checks.existing_dir, default=None, metavar="PATH", help="vosk model folder")
-    p.add_argument("--language", default=None, help="recognition language (default: the pack's)")
-    p.add_argument("--tts", choices=["auto", "piper", "pyttsx3"], default=None,
-                   help="narration engine (default auto: Piper where it has a voice for the language, else pyttsx3)")
-    p.add_argument("--voice", default=None, help="narration voice (see `voiceguide voices`)")
-    p.add_argument("--volume", type=float, default=None, help="speaker volume 0–1 (default 0.8)")
-    p.add_argument("--tempo", type=float, default=None, help="starting tempo 0.5–2 (default: remembered)")
-    p.add_argument("--packs-dir", type=checks.packs_dir, default=None,
+    """The flags `run` and `serve` share: one per config key (made from the settings model), plus where packs,
+    history and renderings live."""
+    for name, info in Config.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        flag, check, metavar = extra.get("flag"), extra.get("check"), extra.get("metavar")
+        kwargs: dict[str, Any] = {"help": info.description, "default": None}
+        if metavar:
+            kwargs["metavar"] = metavar
+        if check:
+            kwargs["type"] = _CHECKS[str(check)]
+        choices = getattr(info.annotation, "__args__", None)
+        if choices and all(isinstance(c, str) for c in choices):
+            kwargs["choices"] = list(choices)
+        if flag == "":
+            p.add_argument(name, nargs="?", **kwargs)
+        elif info.annotation is bool:  # a switch that turns the default off
+            p.add_argument(str(flag), dest=name, action="store_false", default=None, help=info.description)
+        else:
+            p.add_argument(str(flag or "--" + name.replace("_", "-")), dest=name, **kwargs)
+    p.add_argument("--packs-dir", type=checks.existing_dir, default=None,
                    help="folder of your own packs (default: the user data dir's packs/)")
-    p.add_argument("--data-dir", type=checks.writable_dir, default=None, help="where history and checkpoints are kept")
     p.add_argument("--cache-dir", type=checks.writable_dir, default=None, help="render cache for narration")
     p.add_argument("--config", type=checks.config_file, default=None, help="config file (default: the user config dir's)")
-    p.add_argument("--no-echo-cancel", dest="echo_cancel", action="store_false",
-                   help="keep the speaker's own sound in the mic (commands then heard only between sentences)")
     p.add_argument("--json", action="store_true", help="transcript as one JSON object per line")
 
 
@@ -72,15 +81,17 @@ def load_settings(args: argparse.Namespace, config_error: type[UserError] = User
         config = load_config(args.config)
     except ConfigError as exc:
         raise config_error(str(exc)) from exc
-    config = config.with_overrides(pack=args.pack, input_device=args.input_device, output_device=args.output_device,
-                                   engine=args.engine, model=str(args.model) if args.model else None,
-                                   language=args.language, tts=args.tts, voice=args.voice, volume=args.volume,
-                                   tempo=args.tempo, data_dir=str(args.data_dir) if args.data_dir else None)
-    if not 0.0 <= config.volume <= 1.0:
-        raise UsageError("--volume must be between 0 and 1")
-    if config.tempo is not None and not 0.5 <= config.tempo <= 2.0:
-        raise UsageError("--tempo must be between 0.5 and 2")
-    return config
+    flags = {name: getattr(args, name, None) for name in Config.model_fields}
+    flags = {name: str(value) if isinstance(value, Path) else value for name, value in flags.items()}
+    try:
+        return config.with_overrides(**flags)
+    except ValidationError as exc:
+        name = str(exc.errors()[0]["loc"][0])
+        info = Config.model_fields[name]
+        bounds = {type(m).__name__: m for m in info.metadata}
+        low, high = getattr(bounds.get("Ge"), "ge", None), getattr(bounds.get("Le"), "le", None)
+        what = f"must be between {low:g} and {high:g}" if low is not None and high is not None else "is not valid"
+        raise UsageError(f"--{name.replace('_', '-')} {what}") from exc
 
 
 def run_settings(config: Config, args: argparse.Namespace, loaded: LoadedPack, **run_only: Any) -> RunSettings:
@@ -99,7 +110,7 @@ def run_settings(config: Config, args: argparse.Namespace, loaded: LoadedPack, *
         engine=config.engine, model=Path(config.model) if config.model else None, language=config.language,
         tts=resolve_engine(config.tts, loaded.pack.pack.language, config.voice or loaded.pack.voice.name),
         voice=config.voice, volume=config.volume, cache_dir=args.cache_dir, json=args.json,
-        echo_cancel=config.echo_cancel and getattr(args, "echo_cancel", True),
+        echo_cancel=config.echo_cancel,
         session=SessionSettings(tempo=config.tempo, hold_timeout=hold_timeout,
                                 data_dir=Path(config.data_dir) if config.data_dir else None),
         **run_only,

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from voiceguide.cli import UsageError, UserError, checks
+from voiceguide.core.sound import SAMPLE_RATE
 
 __all__ = ["register"]
 
@@ -78,7 +79,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     for h in heard:
         _print_heard(h, args.json)
     if not args.json:
-        print(f"{len(heard)} command(s) in {len(samples) / 16000:.1f} s of audio ({recognizer.engine})", file=sys.stderr)
+        print(f"{len(heard)} command(s) in {len(samples) / SAMPLE_RATE:.1f} s of audio ({recognizer.engine})", file=sys.stderr)
     return 0
 
 
@@ -86,7 +87,7 @@ def _read_input(path: Path):  # noqa: ANN202 - numpy array
     from voiceguide.audio.clip import AudioFileError, read_wav, to_int16
 
     try:
-        clip = read_wav(path).at_rate(16000)
+        clip = read_wav(path).at_rate(SAMPLE_RATE)
     except AudioFileError as exc:
         raise UserError(f"{path} is not a WAV audio file voiceguide can read ({exc})") from exc
     return to_int16(clip.samples)

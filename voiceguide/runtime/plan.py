@@ -6,14 +6,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from voiceguide.config import Config
 from voiceguide.session.settings import SessionSettings
 
 __all__ = ["IoPlan", "RunSettings", "plan_io"]
 
+_DEFAULT = Config()
+"""The settings model's defaults: RunSettings restates none of them."""
+
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Everything `voiceguide run` was asked for (config file, then flags)."""
+    """Everything `voiceguide run` was asked for: the config (file, then flags) resolved for one pack, plus the
+    run's own flags (input/output WAV, console, speed)."""
 
     input_device: str | int | None = None
     """Microphone name or index (None: the default one)."""
@@ -33,23 +38,23 @@ class RunSettings:
     """Type commands and read narration, whatever devices exist."""
     speed: float = 1.0
     """Run the real clock this many times faster (console dry runs and tests; sound needs 1)."""
-    engine: str = "auto"
-    """Recognizer: auto, vosk or pocketsphinx."""
+    engine: str = _DEFAULT.engine
+    """Recognizer: auto, vosk, keywords or pocketsphinx (config.py)."""
     model: Path | None = None
     """A vosk model folder."""
     language: str | None = None
     """Recognition language (None: the pack's)."""
-    tts: str = "pyttsx3"
-    """Narration engine."""
+    tts: str = _DEFAULT.tts
+    """Narration engine: auto, piper or pyttsx3 (`run` passes the one auto stands for for the pack)."""
     voice: str | None = None
     """Narration voice (None: the pack's, else one for its language)."""
-    volume: float = 0.8
+    volume: float = _DEFAULT.volume
     """Starting speaker volume, 0 to 1."""
     cache_dir: Path | None = None
     """Render cache for narration (None: the user cache dir)."""
     json: bool = False
     """Transcript as one JSON object per line."""
-    echo_cancel: bool = True
+    echo_cancel: bool = _DEFAULT.echo_cancel
     """With a real speaker and mic: take the speaker's own sound out of the mic (AEC3), so commands are heard
     while it talks; without it they are heard only between sentences."""
     session: SessionSettings = field(default_factory=SessionSettings)

@@ -18,15 +18,12 @@ from voiceguide.core.commands import Command
 
 __all__ = [
     "ENGINES",
-    "SAMPLE_RATE",
     "EngineUnavailable",
     "RecognitionSettings",
     "Recognizer",
     "as_int16",
 ]
 
-SAMPLE_RATE = 16000
-"""What every recognizer takes."""
 ENGINES = ("auto", "vosk", "keywords", "pocketsphinx")
 
 

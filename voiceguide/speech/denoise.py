@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from voiceguide.speech.base import SAMPLE_RATE, EngineUnavailable
+from voiceguide.core.sound import SAMPLE_RATE
+from voiceguide.speech.base import EngineUnavailable
 
 __all__ = ["Denoiser"]
 

@@ -27,7 +27,8 @@ from voiceguide.speech.keywords import (
     KeywordModel,
     thresholds_for,
 )
-from voiceguide.speech.base import SAMPLE_RATE, EngineUnavailable, RecognitionSettings, as_int16
+from voiceguide.core.sound import SAMPLE_RATE
+from voiceguide.speech.base import EngineUnavailable, RecognitionSettings, as_int16
 
 __all__ = ["KeywordRecognizer", "keyword_model_covers"]
 

@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from voiceguide.core.sound import SAMPLE_RATE as _RATE
 from voiceguide.speech.base import EngineUnavailable
 
 __all__ = ["FRAME", "Segmenter", "VadSettings", "webrtc_vad"]
 
 FRAME = 480
 """Samples per frame (30 ms at 16 kHz)."""
-_RATE = 16000
 
 
 def webrtc_vad(mode: int) -> Any:

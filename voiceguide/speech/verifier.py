@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from voiceguide.core.commands import Command
-from voiceguide.speech.base import SAMPLE_RATE, EngineUnavailable
+from voiceguide.core.sound import SAMPLE_RATE
+from voiceguide.speech.base import EngineUnavailable
 
 __all__ = ["BUILTIN_VERIFIER", "WINDOW_SECONDS", "Rule", "Verdict", "Verifier", "decide", "features"]
 

@@ -22,7 +22,8 @@ import numpy as np
 
 from voiceguide.core.events import Heard
 from voiceguide.core.commands import Command, Vocabulary, normalize
-from voiceguide.speech.base import SAMPLE_RATE, EngineUnavailable, RecognitionSettings, as_int16
+from voiceguide.core.sound import SAMPLE_RATE
+from voiceguide.speech.base import EngineUnavailable, RecognitionSettings, as_int16
 from voiceguide.speech.vad import FRAME, Segmenter, VadSettings, webrtc_vad
 
 __all__ = ["VoskModel", "VoskRecognizer", "load_vosk_model"]
