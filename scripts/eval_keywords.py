@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--engine", default="keywords", choices=["keywords", "pocketsphinx"])
     ap.add_argument("--keywords", type=Path, help="another keyword model file")
+    ap.add_argument("--confirm", action="store_true", help="keywords: pocketsphinx must decode the same command")
+    ap.add_argument("--sensitivity", type=float, default=1.0, help="keywords: scales the model's thresholds")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--quick", action="store_true", help="fewer held-out voice clips")
     ap.add_argument("--markdown", type=Path, help="replace this engine's section of BENCHMARKS.md")
@@ -89,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     if not corpus_available():
         print(f"eval_keywords: the speech corpus is not at {CORPUS}; set VOICEGUIDE_CORPUS", file=sys.stderr)
         return 2
-    settings = RecognitionSettings(keywords=args.keywords)
+    settings = RecognitionSettings(keywords=args.keywords, keyword_confirm=args.confirm,
+                                   keyword_sensitivity=args.sensitivity)
     rec = recognizer(args.engine, settings)
     tap = read16(CORPUS / "noise" / "running_tap.wav")
     rows: dict[str, Any] = {}

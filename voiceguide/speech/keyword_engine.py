@@ -8,14 +8,15 @@ was not trained on cannot be heard by it: the factory then picks pocketsphinx fo
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from voiceguide.core.events import Heard
 from voiceguide.core.commands import Command, Vocabulary
+from voiceguide.core.events import Heard
+from voiceguide.core.sound import SAMPLE_RATE
+from voiceguide.speech.base import EngineUnavailable, RecognitionSettings, as_int16
 from voiceguide.speech.keywords import (
     BUILTIN_KEYWORDS,
     HOP,
@@ -27,8 +28,6 @@ from voiceguide.speech.keywords import (
     KeywordModel,
     thresholds_for,
 )
-from voiceguide.core.sound import SAMPLE_RATE
-from voiceguide.speech.base import EngineUnavailable, RecognitionSettings, as_int16
 
 __all__ = ["KeywordRecognizer", "keyword_model_covers"]
 
@@ -75,12 +74,23 @@ class KeywordRecognizer:
         self._phrases = {p: c for p, c in vocabulary.all_phrases().items() if p in self._model.labels}
         self._detector_settings = DetectorSettings(sensitivity=self._settings.keyword_sensitivity)
         self._allowed: frozenset[Command] = frozenset()
+        self._confirm = self._decoder(vocabulary) if self._settings.keyword_confirm else None
         self.set_commands(commands if commands is not None else vocabulary.phrases)
         self.reset()
+
+    def _decoder(self, vocabulary: Vocabulary) -> object:
+        """pocketsphinx with its decoy words, to confirm what the keyword model heard (a second, unlike opinion)."""
+        from dataclasses import replace
+
+        from voiceguide.speech.sphinx import SphinxRecognizer
+
+        return SphinxRecognizer(vocabulary, settings=replace(self._settings, verify=False))
 
     def set_commands(self, commands: Iterable[Command]) -> None:
         """Listen for these commands' phrases only; the others' probabilities are ignored."""
         self._allowed = frozenset(commands)
+        if self._confirm is not None:
+            self._confirm.set_commands(self._allowed)  # type: ignore[attr-defined]
         labels = [p for p, c in self._phrases.items() if c in self._allowed]
         values = {p: c.value for p, c in self._phrases.items()}
         self._thresholds = thresholds_for(self._model.thresholds, labels, values, self._detector_settings)
@@ -90,8 +100,12 @@ class KeywordRecognizer:
     def reset(self) -> None:
         """Forget pending audio and restart the stream clock at 0."""
         self._stream.reset()
-        self._window: deque[np.ndarray] = deque(maxlen=WINDOW)
         self._detector = Detector(self._thresholds, self._detector_settings)
+        self._history = np.zeros(0, dtype=np.int16)
+        self._history_end = 0
+        """Stream sample index just after `_history` (the last seconds, for the confirming decoder)."""
+        self._awake_until = -1
+        """The last step whose window still holds a sound louder than the quiet floor."""
         self._t0: float | None = None
 
     def feed(self, samples: np.ndarray | bytes, start: float | None = None) -> list[Heard]:
@@ -99,21 +113,40 @@ class KeywordRecognizer:
         if self._t0 is None:
             self._t0 = start or 0.0
         heard: list[Heard] = []
-        for end_sample, vector in self._stream.feed(as_int16(samples)):
-            self._window.append(vector)
-            if len(self._window) < WINDOW:
+        stream = self._stream
+        audio = as_int16(samples)
+        if self._confirm is not None:
+            self._history = np.concatenate([self._history, audio])[-3 * SAMPLE_RATE :]
+            self._history_end += len(audio)
+        for step in stream.feed(audio):
+            if stream.loudness(step) >= self._settings.keyword_quiet_rms:
+                self._awake_until = step + WINDOW
+            if step < WINDOW - 1 or step > self._awake_until:
+                self._detector.step({})  # nothing but quiet in the window: no network to run
                 continue
-            p = self._model.probabilities(np.stack(self._window))
+            window = np.stack([stream.vector(k) for k in range(step - WINDOW + 1, step + 1)])
+            p = self._model.probabilities(window)
             found = self._detector.step(dict(zip(self._model.labels, p.tolist(), strict=True)))
             if found is None:
                 continue
             command = self._phrases.get(found.label)
-            if command is None or command not in self._allowed:
+            if command is None or command not in self._allowed or not self._confirmed(command, stream.end_sample(step)):
                 continue
-            end = self._t0 + (end_sample - END_LAG * HOP) / SAMPLE_RATE
+            end = self._t0 + (stream.end_sample(step) - END_LAG * HOP) / SAMPLE_RATE
             _LOGGER.debug("keyword %r (%.2f) at %.2f s", found.label, found.probability, end)
             heard.append(Heard(found.label, command, found.probability, max(self._t0, end - WORD_SECONDS), end, self.engine))
         return heard
+
+    def _confirmed(self, command: Command, end_sample: int) -> bool:
+        """Without a confirming decoder, yes; else pocketsphinx must decode the same command from the last second."""
+        if self._confirm is None:
+            return True
+        a = len(self._history) - (self._history_end - end_sample) - int(1.6 * SAMPLE_RATE)
+        pcm = self._history[max(0, a) : len(self._history) - max(0, self._history_end - end_sample)].tobytes()
+        text = self._confirm.decode(pcm)  # type: ignore[attr-defined]
+        agreed = self._vocabulary.match(text, self._allowed) == command if text else False
+        _LOGGER.debug("keyword %s; pocketsphinx heard %r: %s", command, text, "confirmed" if agreed else "rejected")
+        return agreed
 
     def flush(self) -> list[Heard]:
         """End of stream: a little silence lets a command said at the very end be decided."""

@@ -10,8 +10,7 @@ window that ends now. `Detector` turns that stream of probabilities into command
 from __future__ import annotations
 
 import logging
-from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,10 +100,16 @@ class Embedder:
 
 
 class EmbeddingStream:
-    """Audio in, any chunk size; out one embedding per 80 ms, identical to `Embedder.clip_embeddings` of the stream."""
+    """Audio in, any chunk size; the 80 ms steps out, each step's embedding made only when asked for.
 
-    def __init__(self, embedder: Embedder) -> None:
+    Step i's embedding equals row i of `Embedder.clip_embeddings` of the whole stream; it can be asked for while
+    the step is among the last `keep` ones, so a quiet stretch costs only the mel front end and the network
+    runs once speech makes the window worth looking at.
+    """
+
+    def __init__(self, embedder: Embedder, keep: int = WINDOW) -> None:
         self._embedder = embedder
+        self._keep = keep
         self.reset()
 
     def reset(self) -> None:
@@ -113,33 +118,64 @@ class EmbeddingStream:
         self._audio_start = 0
         """Stream sample index of `_audio[0]`."""
         self._frames = np.zeros((0, 32), dtype=np.float32)
-        self._next_frame = 0
-        """Index of the next mel frame to compute."""
+        self._loudness = np.zeros(0, dtype=np.float32)
+        """RMS of each mel frame's newest 10 ms, parallel to `_frames`."""
+        self._first_frame = 0
+        """Index of `_frames[0]`."""
+        self._vectors: dict[int, np.ndarray] = {}
         self.count = 0
-        """Embeddings given so far."""
+        """Steps completed so far."""
 
-    def feed(self, samples: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
-        """(end sample, embedding) for each 80 ms step completed by these samples."""
+    @staticmethod
+    def end_sample(step: int) -> int:
+        """The stream sample at which a step's audio ends."""
+        return step * HOP + EMBED_SPAN
+
+    def feed(self, samples: np.ndarray) -> list[int]:
+        """The steps these samples complete."""
         self._audio = np.concatenate([self._audio, np.asarray(samples, dtype=np.int16)])
         end = self._audio_start + len(self._audio)
+        next_frame = self._first_frame + len(self._frames)
         last = (end - MEL_WIN) // MEL_HOP  # the last mel frame the audio completes
-        if last >= self._next_frame:
-            a = self._next_frame * MEL_HOP - self._audio_start
+        if last >= next_frame:
+            a = next_frame * MEL_HOP - self._audio_start
             b = last * MEL_HOP + MEL_WIN - self._audio_start
-            self._frames = np.concatenate([self._frames, self._embedder.mel(self._audio[a:b])])
-            self._next_frame = last + 1
-            keep = self._next_frame * MEL_HOP - self._audio_start  # audio the next frame needs starts here
+            piece = self._audio[a:b]
+            self._frames = np.concatenate([self._frames, self._embedder.mel(piece)])
+            tails = np.stack([piece[k * MEL_HOP + MEL_WIN - MEL_HOP : k * MEL_HOP + MEL_WIN]
+                              for k in range(last - next_frame + 1)]).astype(np.float32)
+            self._loudness = np.concatenate([self._loudness, np.sqrt((tails**2).mean(axis=1))])
+            keep = (last + 1) * MEL_HOP - self._audio_start  # audio the next frame needs starts here
             self._audio = self._audio[keep:]
             self._audio_start += keep
-        first_frame = self._next_frame - len(self._frames)
-        while (self.count * MEL_STEP + MEL_FRAMES) <= self._next_frame:
-            i = self.count * MEL_STEP - first_frame
-            vector = self._embedder.embed(self._frames[i : i + MEL_FRAMES])
+        next_frame = self._first_frame + len(self._frames)
+        done: list[int] = []
+        while self.count * MEL_STEP + MEL_FRAMES <= next_frame:
+            done.append(self.count)
             self.count += 1
-            yield (self.count - 1) * HOP + EMBED_SPAN, vector
-        drop = max(0, (self.count * MEL_STEP) - first_frame)
-        if drop:
+        oldest = max(0, self.count - self._keep)
+        drop = oldest * MEL_STEP - self._first_frame
+        if drop > 0:
             self._frames = self._frames[drop:]
+            self._loudness = self._loudness[drop:]
+            self._first_frame += drop
+            self._vectors = {k: v for k, v in self._vectors.items() if k >= oldest}
+        return done
+
+    def loudness(self, step: int) -> float:
+        """RMS (int16 units) of the newest 80 ms of a step's audio."""
+        i = step * MEL_STEP + MEL_FRAMES - MEL_STEP - self._first_frame
+        return float(self._loudness[max(0, i) : i + MEL_STEP].max(initial=0.0))
+
+    def vector(self, step: int) -> np.ndarray:
+        """A kept step's embedding (made once)."""
+        v = self._vectors.get(step)
+        if v is None:
+            i = step * MEL_STEP - self._first_frame
+            if i < 0 or step >= self.count:
+                raise IndexError(f"step {step} is not kept (steps {self.count - self._keep}..{self.count - 1})")
+            v = self._vectors[step] = self._embedder.embed(self._frames[i : i + MEL_FRAMES])
+        return v
 
 
 class KeywordModel:
@@ -259,7 +295,3 @@ def thresholds_for(model_thresholds: dict[str, float], labels: Iterable[str], ph
         out[label] = min(0.99, base * factor)
     return out
 
-
-def recent(maxlen: int = WINDOW) -> deque[np.ndarray]:
-    """A window of the most recent embeddings."""
-    return deque(maxlen=maxlen)
