@@ -13,8 +13,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from voiceguide.core.events import Heard
 from voiceguide.core.commands import Command
+from voiceguide.core.events import Heard
 
 __all__ = [
     "ENGINES",
@@ -75,7 +75,8 @@ class RecognitionSettings:
     pip: float = 0.5
     """pocketsphinx: phone insertion penalty."""
     denoise: bool = False
-    """pocketsphinx: clean the audio with RNNoise first (needs pyrnnoise; with the verifier on, it costs: denoise.py)."""
+    """pocketsphinx: clean the audio with RNNoise first (needs pyrnnoise; with the verifier on, it costs:
+    denoise.py)."""
     adapted: bool = True
     """pocketsphinx: apply the MLLR transform shipped in voiceguide/speech/data (fits the model to room mics)."""
     mllr: Path | None = None
@@ -91,6 +92,8 @@ class RecognitionSettings:
     """English without vosk: another keyword model file instead of the bundled one (scripts/train_keywords.py)."""
     keyword_sensitivity: float = 1.0
     """English without vosk: scales the keyword model's thresholds (lower hears more, and more talk)."""
+    keyword_confirm: bool = False
+    """English without vosk: pocketsphinx must decode the same command before the keyword model's is acted on."""
     keyword_quiet_rms: float = 40.0
     """English without vosk: while the last two seconds stayed under this RMS (int16 units, about -58 dBFS), the
     keyword network is not run (nothing to hear; saves most of its CPU in a quiet room or behind the canceller)."""
@@ -133,5 +136,7 @@ def as_int16(samples: np.ndarray | bytes) -> np.ndarray:
     if arr.dtype == np.int16:
         return arr
     if np.issubdtype(arr.dtype, np.floating):
-        return (np.clip(arr, -1.0, 1.0) * 32767.0).astype(np.int16)
-    return np.clip(arr, -32768, 32767).astype(np.int16)
+        scaled: np.ndarray = (np.clip(arr, -1.0, 1.0) * 32767.0).astype(np.int16)
+        return scaled
+    clipped: np.ndarray = np.clip(arr, -32768, 32767).astype(np.int16)
+    return clipped
