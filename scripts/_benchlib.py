@@ -11,9 +11,9 @@ import argparse
 import datetime as dt
 import os
 import platform
-import subprocess
 import resource
 import shlex
+import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -63,7 +63,7 @@ def machine_line(m: dict[str, object]) -> str:
 
 def now_utc() -> str:
     """The date and minute, as every section states it."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def command_line(script: str, argv: Sequence[str] | None) -> str:

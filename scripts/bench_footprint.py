@@ -71,8 +71,8 @@ def _write_wav(path: Path, samples: np.ndarray) -> Path:
 
 def _speech(language: str, voice: str, seconds: float) -> np.ndarray:
     """Ordinary sentences (no command phrase) read by espeak-ng, repeated to fill `seconds`."""
-    from corpus import espeak, silence
     from bench_recognition import TALK
+    from corpus import espeak, silence
 
     parts, total, n = [silence(0.5)], 0.5, int(seconds * RATE)
     said = [espeak(text, voice) for text in TALK[language]]

@@ -28,13 +28,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _benchlib as bl  # noqa: E402
-
 from corpus import CORPUS, espeak, held_out_clips, mix, narration_audio, pack_narration, read16, silence  # noqa: E402
 
 from voiceguide.core.commands import Command, builtin_vocabulary  # noqa: E402
-from voiceguide.speech.echo import EchoGuard  # noqa: E402
 from voiceguide.speech.base import RecognitionSettings  # noqa: E402
-from voiceguide.speech.factory import create_recognizer
+from voiceguide.speech.echo import EchoGuard  # noqa: E402
+from voiceguide.speech.factory import create_recognizer  # noqa: E402
 
 CHUNK = 320  # 20 ms
 RATE = 16000
@@ -167,7 +166,7 @@ def synth_set(runner: Runner, language: str) -> dict:
                         _, pos, spent = out[0]
                         audio_lat.append(pos - end)
                         compute_lat.append(spent)
-    total = [a + c for a, c in zip(audio_lat, compute_lat)]
+    total = [a + c for a, c in zip(audio_lat, compute_lat, strict=True)]
 
     def pct(xs: list[float], q: float) -> float | None:
         return float(np.percentile(xs, q)) if xs else None

@@ -98,7 +98,7 @@ def bench_engine(engine: str, pack, rate: int | None, all_tempos: bool, trials: 
     ready = []
     texts = [s.text for s in pack_sentences(pack)]
     with Narrator(settings) as fresh:
-        fresh.voice_id  # resolved once at start, as a session does
+        _ = fresh.voice_id  # resolved once at start, as a session does
         for i in range(trials):
             text = texts[(i * 7) % len(texts)]
             t = time.perf_counter()
@@ -150,7 +150,7 @@ def markdown(r: dict) -> str:
     def row(what: str, key: str, fmt: str = "{}", goal: str | None = None, ok=None) -> list[object]:  # noqa: ANN001
         vals = [fmt.format(x[key]) if x.get(key) is not None else None for x in res]
         oks = [ok(x[key]) if ok and x.get(key) is not None else None for x in res]
-        return [what, *vals, goal, ", ".join(f"{x['engine']}: {bl.met(o)}" for x, o in zip(res, oks)) if ok else None]
+        return [what, *vals, goal, ", ".join(f"{x['engine']}: {bl.met(o)}" for x, o in zip(res, oks, strict=True)) if ok else None]
 
     rows = [
         row("engine start + first sentence (model load)", "start_s", "{:.2f} s"),

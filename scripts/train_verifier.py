@@ -17,8 +17,8 @@ chosen by four-fold cross-validation over the tuning speakers. Deterministic: a 
 from __future__ import annotations
 
 import argparse
-import itertools
 import hashlib
+import itertools
 import logging
 import pickle
 import sys
@@ -38,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # corpus.py: the audio
 from corpus import CORPUS, corpus_clips, espeak, mix, read16, silence  # noqa: E402
 
 from voiceguide.core.commands import Command, builtin_vocabulary  # noqa: E402
-from voiceguide.speech.decoys_en import ENGLISH_DECOYS  # noqa: E402
 from voiceguide.speech.base import RecognitionSettings  # noqa: E402
+from voiceguide.speech.decoys_en import ENGLISH_DECOYS  # noqa: E402
 from voiceguide.speech.verifier import BUILTIN_VERIFIER, OTHER, Rule, decide, features  # noqa: E402
 
 _LOGGER = logging.getLogger("train_verifier")

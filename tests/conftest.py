@@ -47,7 +47,8 @@ class VirtualAudio:
 
     def down(self) -> None:
         """Stop the daemon (a device disappearing)."""
-        subprocess.run(["bash", str(AUDIO_SCRIPTS / "virtual-audio-down.sh")], env={**os.environ, "VA_DIR": str(self.va_dir)},
+        subprocess.run(["bash", str(AUDIO_SCRIPTS / "virtual-audio-down.sh")],
+                       env={**os.environ, "VA_DIR": str(self.va_dir)},
                        check=False, timeout=30, capture_output=True)
 
     def up(self) -> None:

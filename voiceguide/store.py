@@ -6,10 +6,10 @@ A write the machine cannot make (disk full, read-only, I/O error) is logged and 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import sqlite3
 import time
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path

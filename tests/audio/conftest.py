@@ -1,4 +1,5 @@
-"""Shared by the device tests: a recorder for what a speaker or microphone reports, and a check that sound arrived intact."""
+"""Shared by the device tests: a recorder for what a speaker or microphone reports, and a check that sound arrived
+intact."""
 
 from __future__ import annotations
 

@@ -32,7 +32,9 @@ def player(virtual_audio: object):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("channels", [None, 2])
-def test_narration_reaches_the_speaker_intact(virtual_audio, capture, intact, notices, speech: Clip, channels: int | None) -> None:  # type: ignore[no-untyped-def]
+def test_narration_reaches_the_speaker_intact(  # type: ignore[no-untyped-def]
+    virtual_audio, capture, intact, notices, speech: Clip, channels: int | None
+) -> None:
     player = Player(PlayerSettings(device="vspeaker", volume=1.0, channels=channels))
     try:
         _narration_reaches_the_speaker_intact(player, capture, intact, notices, speech)
@@ -130,7 +132,9 @@ def test_the_speaker_clock_is_the_one_given(virtual_audio: object, notices: Any,
         player.close()
 
 
-def test_the_speaker_reports_a_sentence_narrated_after_the_device_played_it(player: Player, capture, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_speaker_reports_a_sentence_narrated_after_the_device_played_it(  # type: ignore[no-untyped-def]
+    player: Player, capture, tmp_path: Path
+) -> None:
     from voiceguide.core.events import Say
     from voiceguide.voice.speaker import Speaker
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,8 +12,8 @@ import pytest
 from voiceguide.audio.clip import Clip
 from voiceguide.audio.devices import DeviceError
 from voiceguide.audio.player import Player, PlayerSettings
-from voiceguide.core.sound import SAMPLE_RATE
 from voiceguide.audio.source import AudioChunk, AudioSource, MicSettings, MicSource
+from voiceguide.core.sound import SAMPLE_RATE
 from voiceguide.voice.narrator import Narrator, NarratorSettings
 
 
@@ -63,7 +63,7 @@ def test_speech_into_the_virtual_mic_arrives_resampled_to_16k(virtual_audio: obj
     reader.thread.join(timeout=5)
     chunks = reader.chunks
     assert all(c.samples.dtype == np.int16 for c in chunks)
-    assert all(a.end == pytest.approx(b.start) for a, b in zip(chunks, chunks[1:]))
+    assert all(a.end == pytest.approx(b.start) for a, b in zip(chunks, chunks[1:], strict=False))
     assert all(c.captured_at is not None for c in chunks)
     # stream time maps onto the clock the Player's notices use (monotonic), within a block or two
     first = chunks[0]
@@ -92,7 +92,9 @@ def test_an_unknown_input_device_names_the_ones_that_exist(virtual_audio: object
         MicSource(MicSettings(device="usb mic"))
 
 
-def test_a_microphone_that_disappears_is_reported_and_comes_back(virtual_audio, said_next: Clip, statuses, intact) -> None:  # type: ignore[no-untyped-def]
+def test_a_microphone_that_disappears_is_reported_and_comes_back(  # type: ignore[no-untyped-def]
+    virtual_audio, said_next: Clip, statuses, intact
+) -> None:
     mic = MicSource(MicSettings(device="vmic", stall_seconds=2.5, retry_seconds=0.5), on_status=statuses)
     reader = Reader(mic)
     try:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from voiceguide.audio.clip import AudioFileError
-from voiceguide.core.sound import SAMPLE_RATE
 from voiceguide.audio.source import AudioSource, WavFileSource
+from voiceguide.core.sound import SAMPLE_RATE
 
 
 def write_stereo_tone(path: Path, rate: int = 44100, seconds: float = 1.0, freq: float = 1000.0) -> None:
@@ -38,7 +38,7 @@ def test_fast_source_delivers_the_whole_file_at_16k_mono(tmp_path: Path) -> None
     assert len(audio) == pytest.approx(1.5 * SAMPLE_RATE, abs=2)
     # contiguous timeline: each chunk starts where the previous one ended
     assert chunks[0].start == 0.0
-    assert all(a.end == pytest.approx(b.start) for a, b in zip(chunks, chunks[1:]))
+    assert all(a.end == pytest.approx(b.start) for a, b in zip(chunks, chunks[1:], strict=False))
     assert source.position == pytest.approx(chunks[-1].end) == pytest.approx(1.5, abs=1e-3)
     assert source.clock_time(0.75) == 0.75  # fast: the virtual clock is the file's position
     spectrum = np.abs(np.fft.rfft(audio.astype(np.float32)))

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from voiceguide.audio.clip import Clip, read_wav
-from voiceguide.core.events import NowPlaying
 from voiceguide.audio.player import AudioSink, WavSink
+from voiceguide.core.events import NowPlaying
 from voiceguide.voice.cues import chime, tick
 
 RATE = 16000

@@ -8,10 +8,10 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from voiceguide.core.commands import Command
 from voiceguide.packs.loader import parse_pack
 from voiceguide.packs.locate import scan_positions
 from voiceguide.packs.schema import Pack
-from voiceguide.core.commands import Command
 
 slug = st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True)
 # printable text without braces (placeholders are tested elsewhere) and not blank

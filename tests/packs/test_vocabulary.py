@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from voiceguide.packs.vocabulary import pack_vocabulary
-from voiceguide.packs.loader import load_pack
 from voiceguide.core.commands import BUILTIN_PHRASES, Command, builtin_vocabulary
+from voiceguide.packs.loader import load_pack
+from voiceguide.packs.vocabulary import pack_vocabulary
 
 
 def test_every_command_has_phrases_in_every_builtin_language() -> None:

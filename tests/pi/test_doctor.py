@@ -1,4 +1,5 @@
-"""`voiceguide doctor`: every check really run (config, pack, disk, espeak-ng, models, devices), each problem with a fix."""
+"""`voiceguide doctor`: every check really run (config, pack, disk, espeak-ng, models, devices), each problem with
+a fix."""
 
 from __future__ import annotations
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from voiceguide.core.commands import Command
 from voiceguide.packs.loader import load_pack
 from voiceguide.session import SessionSettings, State
 from voiceguide.session.simulate import Simulation
-from voiceguide.core.commands import Command
 from voiceguide.store import DB_NAME, Store
 
 

@@ -20,16 +20,16 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from voiceguide.runtime.plan import IoPlan, RunSettings
-from voiceguide.runtime.runner import Runner
 from voiceguide.audio.clip import write_wav
+from voiceguide.core.commands import Command
 from voiceguide.core.events import Heard
-from voiceguide.packs.vocabulary import pack_vocabulary
 from voiceguide.packs.loader import LoadedPack, load_pack
 from voiceguide.packs.timeline import speech_seconds
+from voiceguide.packs.vocabulary import pack_vocabulary
+from voiceguide.runtime.plan import IoPlan, RunSettings
+from voiceguide.runtime.runner import Runner
 from voiceguide.session.settings import SessionSettings
 from voiceguide.session.transcript import Entry
-from voiceguide.core.commands import Command
 from voiceguide.voice import narrator as narrator_module
 from voiceguide.voice.base import VoiceInfo
 

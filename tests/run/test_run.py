@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voiceguide.runtime.plan import IoPlan, RunSettings, plan_io
 from voiceguide.audio.clip import read_wav, resample, write_wav
+from voiceguide.runtime.plan import IoPlan, RunSettings, plan_io
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -36,7 +36,7 @@ def test_pause_said_mid_sentence_is_heard_while_it_plays(virtual_audio: Any, mic
     with run as transcript, capture("vspeaker_mon") as speaker:
         transcript.wait_for(lambda e: e["type"] == "listening", timeout=60)
         heard = None
-        for sentence in range(2):
+        for _ in range(2):
             transcript.wait_for(_long_say, timeout=60)
             time.sleep(1.0)  # into the sentence
             for take in range(3):

@@ -69,10 +69,10 @@ class FailsFirstFeed:
 
 
 def test_listening_restarts_with_back_off_and_hears_resume(virtual_audio: Any, tmp_path: Path) -> None:
+    from voiceguide.packs.loader import load_pack
+    from voiceguide.packs.vocabulary import pack_vocabulary
     from voiceguide.runtime.plan import IoPlan, RunSettings
     from voiceguide.runtime.runner import Runner
-    from voiceguide.packs.vocabulary import pack_vocabulary
-    from voiceguide.packs.loader import load_pack
     from voiceguide.session.settings import SessionSettings
     from voiceguide.speech.base import RecognitionSettings
     from voiceguide.speech.factory import create_recognizer

@@ -89,10 +89,10 @@ def test_the_idle_grammar_adds_start_and_each_packs_name(tmp_path: Path) -> None
     is offered for neither (it would start either), and plain "start" names none (the default is guided)."""
     from test_serve_sessions import TINY
 
-    from voiceguide.packs.vocabulary import pack_vocabulary
-    from voiceguide.packs.loader import load_pack
-    from voiceguide.runtime.server import IdleGrammar, spoken_names
     from voiceguide.core.commands import Command
+    from voiceguide.packs.loader import load_pack
+    from voiceguide.packs.vocabulary import pack_vocabulary
+    from voiceguide.runtime.server import IdleGrammar, spoken_names
 
     (tmp_path / "tiny").mkdir()
     (tmp_path / "tiny" / "pack.toml").write_text(TINY, encoding="utf-8")

@@ -56,7 +56,8 @@ def packs(tmp_path: Path) -> Path:
 
 
 def _serve(virtual_audio: Any, tmp_path: Path, packs: Path) -> Running:
-    return Running(virtual_audio, *os.environ.get("VG_TEST_VERBOSE", "").split(), "serve", "tiny", "--packs-dir", str(packs), "--input-device", "vmic",
+    return Running(virtual_audio, *os.environ.get("VG_TEST_VERBOSE", "").split(), "serve", "tiny",
+                   "--packs-dir", str(packs), "--input-device", "vmic",
                    "--output-device", "vspeaker", "--tts", "pyttsx3", "--data-dir", str(tmp_path / "data"),
                    "--cache-dir", str(tmp_path / "cache"), "--json")
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from voiceguide.core.commands import Command
 from voiceguide.packs.loader import LoadedPack, load_pack
 from voiceguide.session import SessionSettings, State
-from voiceguide.session.transcript import Entry
 from voiceguide.session.simulate import Simulation
-from voiceguide.core.commands import Command
+from voiceguide.session.transcript import Entry
 from voiceguide.store import Store
 
 PACKS = Path(__file__).parent / "packs"

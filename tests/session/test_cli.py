@@ -81,9 +81,9 @@ def test_simulate_a_missing_pack_is_one_clear_error(capsys, tmp_path):
 
 
 def test_history_lists_sessions_and_the_streak(capsys, tmp_path, mini):
+    from voiceguide.core.commands import Command
     from voiceguide.core.events import CommandEvent
     from voiceguide.session import Session, SessionSettings, VirtualClock
-    from voiceguide.core.commands import Command
     from voiceguide.store import Store
 
     code, out, _ = run(capsys, "history", "--data-dir", str(tmp_path))

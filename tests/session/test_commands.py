@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from voiceguide.session import Position, SessionSettings, State
 from voiceguide.core.commands import Command as C
+from voiceguide.session import Position, SessionSettings, State
 
 
 def to_strokes(h, group: int = 0, step: int = 0) -> None:

@@ -7,12 +7,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from voiceguide.core.commands import Command
 from voiceguide.packs.loader import LoadedPack, load_pack
 from voiceguide.session import SessionSettings, State
 from voiceguide.session.machine import ACTIVE
 from voiceguide.session.position import in_range
 from voiceguide.session.simulate import Simulation
-from voiceguide.core.commands import Command
 from voiceguide.store import Store
 
 from .conftest import PACKS

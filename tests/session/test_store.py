@@ -7,9 +7,9 @@ import sqlite3
 
 import pytest
 
+from voiceguide.core.commands import Command as C
 from voiceguide.packs.loader import parse_pack
 from voiceguide.session import Position, SessionSettings, State
-from voiceguide.core.commands import Command as C
 from voiceguide.store import DB_NAME, Store, streak
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from audio_helpers import decode, espeak, narration_audio, pack_narration
 
+from voiceguide.core.commands import Command
 from voiceguide.core.events import Heard
 from voiceguide.packs.loader import load_pack
-from voiceguide.core.commands import Command
 from voiceguide.speech.echo import EchoGuard
 
 

@@ -65,7 +65,8 @@ def test_fetch_installs_a_checked_model(server, tmp_path):
     base, files = server
     files["/m.zip"] = data = _model_zip()
     seen = []
-    path = fetch_model("vosk-model-tiny-xx-0.1", tmp_path, f"{base}/m.zip", _sha(data), progress=lambda d, t: seen.append((d, t)))
+    path = fetch_model("vosk-model-tiny-xx-0.1", tmp_path, f"{base}/m.zip", _sha(data),
+                       progress=lambda d, t: seen.append((d, t)))
     assert path == tmp_path / "vosk-model-tiny-xx-0.1"
     assert (path / "am" / "final.mdl").read_bytes() == b"am"
     assert seen[-1] == (len(data), len(data))
@@ -74,7 +75,8 @@ def test_fetch_installs_a_checked_model(server, tmp_path):
 
 @pytest.mark.parametrize(
     "case, message",
-    [("checksum", "checksum mismatch"), ("truncated", "stopped after"), ("missing", "HTTP 404"), ("escape", "unsafe entry"),
+    [("checksum", "checksum mismatch"), ("truncated", "stopped after"), ("missing", "HTTP 404"),
+     ("escape", "unsafe entry"),
      ("tar-escape", "unsafe entry"), ("not-a-model", "holds no vosk model")],
 )
 def test_failed_fetches_leave_nothing_behind(server, tmp_path, case, message):

@@ -36,7 +36,8 @@ def test_synthesized_commands_in_three_voices_and_two_speeds(sphinx, en_vocabula
     for voice in VOICES:
         for speed in SPEEDS:
             for phrase, command in en_vocabulary.all_phrases().items():
-                got = [h.command for h in decode(sphinx, np.concatenate([silence(0.4), espeak(phrase, voice, speed), silence(0.8)]))]
+                audio = np.concatenate([silence(0.4), espeak(phrase, voice, speed), silence(0.8)])
+                got = [h.command for h in decode(sphinx, audio)]
                 n += 1
                 right += got == [command]
                 wrong += any(c != command for c in got)
@@ -89,7 +90,8 @@ def test_narrowed_grammar_does_not_turn_other_commands_into_allowed_ones(en_voca
     for phrase in ("next", "stop", "slower", "help", "repeat"):
         heard += decode(rec, np.concatenate([silence(0.4), espeak(phrase), silence(0.8)]))
     assert heard == []
-    assert [h.command for h in decode(rec, np.concatenate([silence(0.4), espeak("yes"), silence(0.8)]))] == [Command.YES]
+    audio = np.concatenate([silence(0.4), espeak("yes"), silence(0.8)])
+    assert [h.command for h in decode(rec, audio)] == [Command.YES]
     said = np.concatenate([silence(0.4), espeak("pause"), silence(0.8)])
     assert decode(rec, said) == []
     rec.set_commands([Command.PAUSE, Command.STOP])  # swapped without reloading the model

@@ -27,7 +27,8 @@ def test_korean_commands_are_heard(ko_model):
     for phrase in PHRASES:
         word = espeak(phrase, "ko+f3", 160)
         heard = decode(rec, np.concatenate([silence(0.5), word, silence(1.0)]))
-        (right if [h.command for h in heard] == [vocab.match(phrase)] else wrong).append((phrase, [h.text for h in heard]))
+        said = (phrase, [h.text for h in heard])
+        (right if [h.command for h in heard] == [vocab.match(phrase)] else wrong).append(said)
         for h in heard:
             assert 0.3 <= h.start < h.end <= 0.5 + len(word) / 16000 + 0.3
             assert 0.0 <= h.confidence <= 1.0 and h.engine == "vosk"

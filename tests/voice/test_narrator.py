@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from voiceguide.audio.clip import read_wav
-from voiceguide.voice.narrator import Narrator, NarratorSettings
-from voiceguide.voice.cache import RenderCache
 from voiceguide.voice.base import Voice, VoiceError, pick_voice
+from voiceguide.voice.cache import RenderCache
+from voiceguide.voice.narrator import Narrator, NarratorSettings
 from voiceguide.voice.pyttsx3_voice import Pyttsx3Voice
 
 SENTENCE = "Place your fingertips between your brows and glide upward."
@@ -118,7 +118,8 @@ def test_korean_narration_uses_the_korean_voice(tmp_path: Path) -> None:
 
 
 def test_an_unknown_voice_in_settings_is_a_clear_error(tmp_path: Path) -> None:
-    with Narrator(NarratorSettings(cache_dir=tmp_path, voice="no-such-voice")) as n, pytest.raises(VoiceError, match="no voice named"):
+    with (Narrator(NarratorSettings(cache_dir=tmp_path, voice="no-such-voice")) as n,
+          pytest.raises(VoiceError, match="no voice named")):
         n.clip("hello")
 
 

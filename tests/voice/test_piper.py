@@ -17,9 +17,9 @@ import pytest
 from voiceguide.audio.clip import read_wav, resample, write_wav
 from voiceguide.cli import main
 from voiceguide.voice import piper_voice
-from voiceguide.voice.narrator import Narrator, NarratorSettings
 from voiceguide.voice.base import VoiceError
 from voiceguide.voice.factory import make_voice, resolve_engine
+from voiceguide.voice.narrator import Narrator, NarratorSettings
 from voiceguide.voice.piper_voice import (
     NATURAL_WPM,
     PiperVoice,
@@ -146,7 +146,8 @@ def test_the_english_recognizer_hears_commands_spoken_by_piper(piper: PiperVoice
             piper.render(phrase, path, voice=None, rate=150)
             clip = read_wav(path)
             pcm = (np.clip(resample(clip.samples, clip.sample_rate, 16000), -1, 1) * 0.7 * 32767).astype(np.int16)
-            heard[phrase].append([h.command for h in decode(recognizer, np.concatenate([silence(0.4), pcm, silence(0.8)]))])
+            audio = np.concatenate([silence(0.4), pcm, silence(0.8)])
+            heard[phrase].append([h.command for h in decode(recognizer, audio)])
     phrases = vocabulary.all_phrases()
     right = sum(got == [phrases[p]] for p, gots in heard.items() for got in gots)
     wrong = sum(any(c != phrases[p] for c in got) for p, gots in heard.items() for got in gots)

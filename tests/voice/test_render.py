@@ -1,4 +1,5 @@
-"""`voiceguide pack render`: every sentence a session says, rendered to WAV with a manifest, from cache the second time."""
+"""`voiceguide pack render`: every sentence a session says, rendered to WAV with a manifest, from cache the second
+time."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from voiceguide.audio.clip import read_wav
 from voiceguide.cli import main
 from voiceguide.packs.loader import load_pack
 from voiceguide.voice.render import pack_sentences, reachable_tempos
+
 
 def test_the_sentences_are_the_ones_a_session_says(tiny: Path) -> None:
     texts = [(s.kind, s.text) for s in pack_sentences(load_pack(tiny).pack)]
@@ -67,7 +69,9 @@ def test_render_at_every_reachable_tempo(tiny: Path, tmp_path: Path) -> None:
     assert by_rate[80] > by_rate[140] > by_rate[280]
 
 
-def test_bad_render_requests_are_one_clear_message(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_render_requests_are_one_clear_message(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["pack", "render", str(tmp_path / "nowhere")]) == 1
     assert "cannot use pack" in capsys.readouterr().err
     assert main(["pack", "render", str(tiny), "--rate", "20", "--cache-dir", str(tmp_path)]) == 1

@@ -11,8 +11,8 @@ import pytest
 from voiceguide.audio.clip import read_wav
 from voiceguide.audio.player import WavSink
 from voiceguide.core.events import Cue, Say, Silence, StateChanged, Volume
-from voiceguide.voice.narrator import Narrator, NarratorSettings
 from voiceguide.voice.base import VoiceError
+from voiceguide.voice.narrator import Narrator, NarratorSettings
 from voiceguide.voice.speaker import Speaker
 
 RATE = 16000

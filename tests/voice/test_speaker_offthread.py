@@ -16,16 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from voiceguide.audio.clip import write_wav
-from voiceguide.core.events import NowPlaying
 from voiceguide.audio.wav_sink import WavSink
-from voiceguide.core.events import CommandEvent, Say
+from voiceguide.core.commands import Command
+from voiceguide.core.events import CommandEvent, NowPlaying, Say
 from voiceguide.packs.loader import load_pack
 from voiceguide.session.clock import VirtualClock
 from voiceguide.session.machine import State
 from voiceguide.session.session import Session
-from voiceguide.core.commands import Command
-from voiceguide.voice.narrator import Narrator, NarratorSettings
 from voiceguide.voice.base import VoiceInfo
+from voiceguide.voice.narrator import Narrator, NarratorSettings
 from voiceguide.voice.render import pack_sentences
 from voiceguide.voice.speaker import Speaker
 

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "AudioUnavailable",
@@ -160,7 +160,7 @@ COMMON_RATES = (48000, 44100, 32000, 22050, 16000)
 
 
 def open_stream(sd: ModuleType, device: DeviceInfo, direction: Direction, wanted_channels: int | None,
-                **kwargs: object) -> tuple[object, int]:
+                **kwargs: object) -> tuple[Any, int]:
     """Open and start a mono stream, or stereo where the device refuses mono; (stream, channels) or DeviceError."""
     most = device.max_input_channels if direction == "input" else device.max_output_channels
     choices = [wanted_channels] if wanted_channels else [1, 2] if most >= 2 else [1]

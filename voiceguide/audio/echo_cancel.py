@@ -22,8 +22,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from voiceguide.core.sound import SAMPLE_RATE
 from voiceguide.audio.source import AudioChunk
+from voiceguide.core.sound import SAMPLE_RATE
 
 __all__ = ["DuckSettings", "EchoCancelSettings", "EchoCanceller", "EchoCancelUnavailable", "RenderFeed", "TalkDucker",
            "load_apm"]
@@ -288,7 +288,8 @@ class TalkDucker:
         if talking:
             if self._until is None:
                 self.ducks += 1
-                _LOGGER.debug("the person talks at %.2f s (%.0f dB, floor %.0f dB): narration down", start, level, floor)
+                _LOGGER.debug("the person talks at %.2f s (%.0f dB, floor %.0f dB): narration down",
+                              start, level, floor)
                 self._duck(s.gain)
             self._until = end + s.hold_seconds
         elif self._until is not None and end >= self._until:

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from voiceguide.audio.devices import AudioUnavailable, DeviceError, DeviceInfo, Direction, find_device
-from voiceguide.core.events import DeviceStatus
 from voiceguide.audio.player import AudioSink, Player, PlayerSettings, WavSink
 from voiceguide.audio.source import AudioSource, MicSettings, MicSource, WavFileSource
+from voiceguide.core.events import DeviceStatus
 
 __all__ = ["NoDevice", "open_sink", "open_source", "pick_device"]
 

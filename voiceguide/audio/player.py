@@ -18,12 +18,11 @@ import numpy as np
 
 from voiceguide.audio.clip import Clip
 from voiceguide.audio.devices import DeviceError, find_device, import_sounddevice, open_stream, supported_rate
-from voiceguide.core.events import DeviceStatus
 from voiceguide.audio.mixer import DEFAULT_VOLUME, Mixer, Playback
-from voiceguide.core.events import NowPlaying
 from voiceguide.audio.sink import AudioSink, Listener, MixerControls, Notifier
 from voiceguide.audio.watchdog import DeviceWatchdog, close_aside
 from voiceguide.audio.wav_sink import WavSink
+from voiceguide.core.events import DeviceStatus, NowPlaying
 
 __all__ = ["AudioSink", "Listener", "Player", "PlayerSettings", "RenderTap", "WavSink", "NowPlaying", "Playback"]
 

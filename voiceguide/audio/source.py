@@ -20,9 +20,9 @@ import numpy as np
 
 from voiceguide.audio.clip import read_wav, resample, to_int16
 from voiceguide.audio.devices import DeviceInfo, find_device, import_sounddevice, open_stream, supported_rate
+from voiceguide.audio.watchdog import PORTAUDIO_EXIT, DeviceWatchdog, PortAudioExit, close_aside
 from voiceguide.core.events import DeviceStatus
 from voiceguide.core.sound import SAMPLE_RATE
-from voiceguide.audio.watchdog import PORTAUDIO_EXIT, DeviceWatchdog, PortAudioExit, close_aside
 
 __all__ = [
     "AudioChunk",
@@ -359,7 +359,10 @@ class MicSource:
         return self._offset + stream_seconds
 
     def stream_time(self, clock_time: float) -> float:
-        """The inverse of `clock_time`: e.g. `guard.playing(n.text, mic.stream_time(n.start), mic.stream_time(n.end))`."""
+        """The inverse of `clock_time`.
+
+        E.g. `guard.playing(n.text, mic.stream_time(n.start), mic.stream_time(n.end))`.
+        """
         return clock_time - self.clock_time(0.0)
 
     def _resample(self, block: np.ndarray) -> np.ndarray:

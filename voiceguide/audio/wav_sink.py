@@ -10,8 +10,8 @@ from pathlib import Path
 
 from voiceguide.audio.clip import AudioFileError, to_int16
 from voiceguide.audio.mixer import DEFAULT_VOLUME, Mixer
-from voiceguide.core.events import NowPlaying
 from voiceguide.audio.sink import MixerControls, Notifier
+from voiceguide.core.events import NowPlaying
 
 __all__ = ["WavSink"]
 

@@ -52,7 +52,7 @@ class _Parser(argparse.ArgumentParser):
     def _get_value(self, action: argparse.Action, arg_string: str) -> object:
         """A type that raises UserError (a bad path: exit 1) keeps its exit code; the message names the flag."""
         try:
-            return super()._get_value(action, arg_string)  # type: ignore[misc]
+            return super()._get_value(action, arg_string)
         except UserError as exc:
             name = "/".join(action.option_strings) or action.metavar or action.dest
             raise type(exc)(f"argument {name}: {exc}") from None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from voiceguide.cli import UserError, checks
 
@@ -51,9 +50,7 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
 
 def cmd_devices(args: argparse.Namespace) -> int:
     """List devices with index, name, channels and default rate; mark the defaults."""
-    from voiceguide.audio.devices import AudioUnavailable, list_devices
-
-    from voiceguide.audio.devices import DeviceError, find_device
+    from voiceguide.audio.devices import AudioUnavailable, DeviceError, find_device, list_devices
     from voiceguide.config import ConfigError, load_config
 
     try:
@@ -143,11 +140,10 @@ def cmd_voices(args: argparse.Namespace) -> int:
 def cmd_pack_render(args: argparse.Namespace) -> int:
     """Render a pack's sentences (into the cache, and to --out with a manifest)."""
     from voiceguide.cli.pack import open_pack, packs_dir
-    from voiceguide.voice.narrator import Narrator, NarratorSettings
-    from voiceguide.voice.base import VoiceError
-    from voiceguide.voice.render import MANIFEST, reachable_tempos, render_pack
-
     from voiceguide.config import ConfigError, load_config
+    from voiceguide.voice.base import VoiceError
+    from voiceguide.voice.narrator import Narrator, NarratorSettings
+    from voiceguide.voice.render import MANIFEST, reachable_tempos, render_pack
 
     try:
         config = load_config(args.config)

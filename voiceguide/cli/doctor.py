@@ -117,8 +117,8 @@ def _check_disk(settings: DoctorSettings, config: Config) -> Finding:
 
 def _check_tts(config: Config, language: str) -> Finding:
     from voiceguide.audio.clip import read_wav
-    from voiceguide.voice.narrator import Narrator, NarratorSettings
     from voiceguide.voice.factory import resolve_engine
+    from voiceguide.voice.narrator import Narrator, NarratorSettings
 
     try:
         engine = resolve_engine(config.tts, language, config.voice)  # the engine `run` would pick

@@ -16,11 +16,11 @@ from voiceguide.cli import UsageError, UserError, checks
 from voiceguide.config import Config, ConfigError, load_config
 
 if TYPE_CHECKING:
-    from voiceguide.speech.base import Recognizer
-    from voiceguide.runtime.plan import RunSettings
-    from voiceguide.packs.loader import LoadedPack
-    from voiceguide.session.transcript import Entry
     from voiceguide.core.commands import Vocabulary
+    from voiceguide.packs.loader import LoadedPack
+    from voiceguide.runtime.plan import RunSettings
+    from voiceguide.session.transcript import Entry
+    from voiceguide.speech.base import Recognizer
     from voiceguide.store import Store
 
 __all__ = ["register", "add_settings_arguments", "load_settings", "run_settings", "packs_folder", "device_probe",
@@ -71,7 +71,8 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--packs-dir", type=checks.existing_dir, default=None,
                    help="folder of your own packs (default: the user data dir's packs/)")
     p.add_argument("--cache-dir", type=checks.writable_dir, default=None, help="render cache for narration")
-    p.add_argument("--config", type=checks.config_file, default=None, help="config file (default: the user config dir's)")
+    p.add_argument("--config", type=checks.config_file, default=None,
+                   help="config file (default: the user config dir's)")
     p.add_argument("--json", action="store_true", help="transcript as one JSON object per line")
 
 
@@ -176,11 +177,11 @@ def listener_factory(settings: RunSettings, language: str, vocabulary: Vocabular
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Parse → settings → check → build → run."""
-    from voiceguide.runtime.runner import Runner
-    from voiceguide.runtime.plan import plan_io
     from voiceguide.cli.pack import open_pack
     from voiceguide.cli.session import _open_store
     from voiceguide.packs.vocabulary import pack_vocabulary
+    from voiceguide.runtime.plan import plan_io
+    from voiceguide.runtime.runner import Runner
 
     config = load_settings(args)
     if args.fast and args.input_wav is None:

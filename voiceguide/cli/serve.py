@@ -48,8 +48,8 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
 
 def installed_packs(default: LoadedPack, folder: Path) -> list[LoadedPack]:
     """The default pack first, then every other built-in or user pack in its language (a broken one is logged)."""
-    from voiceguide.packs.loader import PACK_FILE, PackError, builtin_ids, load_pack
     from voiceguide.core.commands import base_language
+    from voiceguide.packs.loader import PACK_FILE, PackError, builtin_ids, load_pack
 
     language = base_language(default.pack.pack.language)
     found = {default.pack.pack.id: default}
@@ -74,7 +74,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from voiceguide.cli.session import _open_store
     from voiceguide.packs.vocabulary import pack_vocabulary
     from voiceguide.runtime.retry import RepeatedFailure
-    from voiceguide.runtime.server import Guide, IdleGrammar, ServeSettings, Server
+    from voiceguide.runtime.server import Guide, IdleGrammar, Server, ServeSettings
 
     config = load_settings(args, ConfigFileError)
     folder = packs_folder(args)

@@ -171,9 +171,9 @@ def cmd_console(args: argparse.Namespace) -> int:
     The same Runner as `voiceguide run --console`, with the clock sped up: a quick dry run, and the process
     the power-cut tests kill.
     """
+    from voiceguide.packs.vocabulary import pack_vocabulary
     from voiceguide.runtime.plan import IoPlan, RunSettings
     from voiceguide.runtime.runner import Runner
-    from voiceguide.packs.vocabulary import pack_vocabulary
     from voiceguide.session.settings import SessionSettings
 
     loaded = _open_pack(args.pack)

@@ -79,7 +79,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
     for h in heard:
         _print_heard(h, args.json)
     if not args.json:
-        print(f"{len(heard)} command(s) in {len(samples) / SAMPLE_RATE:.1f} s of audio ({recognizer.engine})", file=sys.stderr)
+        seconds = len(samples) / SAMPLE_RATE
+        print(f"{len(heard)} command(s) in {seconds:.1f} s of audio ({recognizer.engine})", file=sys.stderr)
     return 0
 
 
@@ -124,7 +125,8 @@ def _listen_live(recognizer, args: argparse.Namespace) -> int:  # noqa: ANN001 -
                     break
                 continue
             if meter_shown:
-                level = float(np.sqrt(np.mean(np.square(chunk.samples.astype(np.float32) / 32768.0)))) if len(chunk.samples) else 0.0
+                scaled = chunk.samples.astype(np.float32) / 32768.0
+                level = float(np.sqrt(np.mean(np.square(scaled)))) if len(chunk.samples) else 0.0
                 bar = "#" * min(30, int(level * 300))
                 print(f"\r{bar:<30}", end="", file=sys.stderr, flush=True)
             for h in recognizer.feed(chunk.samples, chunk.start):
@@ -147,7 +149,8 @@ def cmd_model_list(args: argparse.Namespace) -> int:
     installed = installed_models(os.environ)
     if args.json:
         print(json.dumps({
-            "installed": [{"name": m.name, "language": m.language, "path": str(m.path), "source": m.source} for m in installed],
+            "installed": [{"name": m.name, "language": m.language, "path": str(m.path), "source": m.source}
+                          for m in installed],
             "known": [{"name": k.name, "language": k.language, "url": k.url, "size": k.size, "sha256": k.sha256}
                       for k in KNOWN_MODELS.values()],
         }, indent=2))
@@ -182,7 +185,8 @@ def cmd_model_fetch(args: argparse.Namespace) -> int:
         last[0] = now
         if total:
             filled = int(30 * done / total)
-            print(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done / 1e6:6.1f}/{total / 1e6:.1f} MB", end="", file=sys.stderr)
+            bar = "#" * filled + "." * (30 - filled)
+            print(f"\r[{bar}] {done / 1e6:6.1f}/{total / 1e6:.1f} MB", end="", file=sys.stderr)
         else:
             print(f"\r{done / 1e6:6.1f} MB", end="", file=sys.stderr)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from voiceguide.core.commands import has_builtin_vocabulary, normalize
 from voiceguide.packs.loader import LoadedPack, Problem, field_path
 from voiceguide.packs.schema import Pack, sentences
 from voiceguide.packs.timeline import step_timing
-from voiceguide.core.commands import has_builtin_vocabulary, normalize
 from voiceguide.packs.vocabulary import pack_vocabulary
 
 __all__ = ["LONG_STEP_SECONDS", "lint", "narration_texts"]

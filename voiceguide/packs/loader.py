@@ -167,8 +167,8 @@ def parse_pack(raw: bytes, display: str, folder: Path | None = None) -> LoadedPa
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line, col, message = _toml_error_position(str(exc))
-        raise PackError([Problem(display, line, col, "", f"TOML syntax error: {message}")]) from exc
+        at_line, at_col, message = _toml_error_position(str(exc))
+        raise PackError([Problem(display, at_line, at_col, "", f"TOML syntax error: {message}")]) from exc
     positions = scan_positions(text)
     problems = _raw_step_problems(data, display, positions)
     raw_messages = {(p.field, p.message) for p in problems}

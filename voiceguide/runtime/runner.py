@@ -16,6 +16,7 @@ import logging
 import queue
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -275,7 +276,7 @@ class Runner:
                     wav=self.settings.input_wav if self.plan.listen == "wav" else None,
                     fast=self.settings.fast,
                     on_status=self.tell,
-                    **({"clock": self.clock.now} if self.plan.listen == "mic" else {}),  # the speaker's timeline
+                    clock=self.clock.now if self.plan.listen == "mic" else time.monotonic,  # the speaker's timeline
                 )
                 self._duplex = Duplex(self.vocabulary, self._source.stream_time)
                 if self._listener_factory is not None:
@@ -321,10 +322,12 @@ class Runner:
 
     def _advance(self, t: float) -> None:
         """Session events up to t, then the sound up to t (its 'heard to the end' notices act at once)."""
-        self.clock.advance_to(t)
+        clock = self.clock
+        assert isinstance(clock, VirtualClock)
+        clock.advance_to(t)
         if isinstance(self._sink, WavSink):
             self._sink.advance_to(t)
-            self.clock.advance_to(t)
+            clock.advance_to(t)
 
     def stop(self) -> None:
         """End the run from any thread (Ctrl-C, end of typed input); the checkpoint stays for 'resume'."""

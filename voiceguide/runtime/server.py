@@ -17,14 +17,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from voiceguide.runtime.plan import IoPlan, RunSettings
-from voiceguide.speech.base import Recognizer
-from voiceguide.runtime.runner import Runner
+from voiceguide.core.commands import Command, Vocabulary, normalize, tokens
 from voiceguide.packs.loader import LoadedPack
 from voiceguide.packs.schema import Pack
+from voiceguide.runtime.plan import IoPlan, RunSettings
 from voiceguide.runtime.retry import FailureWindow
+from voiceguide.runtime.runner import Runner
 from voiceguide.session.transcript import Entry
-from voiceguide.core.commands import Command, Vocabulary, normalize, tokens
+from voiceguide.speech.base import Recognizer
 from voiceguide.store import Store
 
 __all__ = ["IDLE_COMMANDS", "Guide", "IdleGrammar", "ServeSettings", "Server", "spoken_names"]
@@ -216,7 +216,8 @@ class Server:
                                 self.settings.retry_seconds)
                 self._note("device", f"microphone failed: {exc}", waiting=True)
                 self._stopping.wait(self.settings.retry_seconds)
-            except Exception as exc:  # a bug or a broken model: logged whole; if it keeps coming, exit (systemd restarts)
+            # a bug or a broken model: logged whole; if it keeps coming, exit (systemd restarts)
+            except Exception as exc:
                 _LOGGER.exception("idle listening failed; trying again in %.0f s", self.settings.retry_seconds)
                 self._note("error", f"idle listening failed: {exc!r}", waiting=True)
                 self._failures.failed("idle listening")
@@ -243,8 +244,8 @@ class Server:
         from voiceguide.audio.devices import AudioUnavailable, DeviceError
         from voiceguide.audio.factory import NoDevice, open_sink
         from voiceguide.audio.player import PlayerSettings
-        from voiceguide.voice.narrator import Narrator, NarratorSettings
         from voiceguide.voice.base import VoiceError
+        from voiceguide.voice.narrator import Narrator, NarratorSettings
 
         problem = self._speaker_probe()
         if problem is not None:

@@ -29,7 +29,9 @@ class StdinReader:
         self._thread: threading.Thread | None = None
         self._ended = False
 
-    def attach(self, on_line: Callable[[str], object], on_end: Callable[[], object] | None = None) -> Callable[[], None]:
+    def attach(
+        self, on_line: Callable[[str], object], on_end: Callable[[], object] | None = None
+    ) -> Callable[[], None]:
         """Lines go to `on_line` from now on (no longer to the previous handler); the returned call detaches.
 
         `on_end` is called when input ends (at once if it already has).

@@ -14,7 +14,7 @@ __all__ = ["Clock", "Timer", "RealClock", "VirtualClock"]
 
 _LOGGER = logging.getLogger(__name__)
 
-Callback = Callable[[], None]
+Callback = Callable[[], object]
 
 
 class Timer:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+from voiceguide.core.commands import Command, Vocabulary
 from voiceguide.core.events import Cue, Say, Silence, StateChanged, Volume
 from voiceguide.packs.schema import Pack, sentences
 from voiceguide.session.clock import Clock, Timer
@@ -15,7 +16,6 @@ from voiceguide.session.machine import State, build_machine
 from voiceguide.session.narration import Hints, group_script, step_script, stroke_text, where_text
 from voiceguide.session.position import Position, back_target, next_group
 from voiceguide.session.settings import SessionSettings
-from voiceguide.core.commands import Command, Vocabulary
 from voiceguide.store import Checkpoint, Store
 
 __all__ = ["Conductor", "Output", "Sink"]

@@ -79,7 +79,8 @@ def markdown() -> str:
         "",
         "States and the moves between them. Commands are what a person says; "
         f"{', '.join('`' + t + '`' for t in ENGINE_TRIGGERS)} are fired by the session itself "
-        "(speech finished, a stroke beat, a rest/hold/stop-question timer, a reminder in a long quiet hold). In every state but the final ones, "
+        "(speech finished, a stroke beat, a rest/hold/stop-question timer, a reminder in a long quiet hold). "
+        "In every state but the final ones, "
         "`louder`, `quieter` and `help` work, and `where`, `slower` and `faster` work while the routine runs "
         "or is paused; they do not change the state, so the diagram leaves them out.",
         "",

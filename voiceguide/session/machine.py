@@ -173,8 +173,8 @@ def transitions_table() -> list[Row]:
     rows.append(_row(C.STOP, (*ACTIVE, State.PAUSED), State.CONFIRM_STOP, before="freeze"))
     for cmd in (C.YES, C.STOP):
         rows.append(_row(cmd, State.CONFIRM_STOP, State.STOPPED))
-    for cmd in (C.NO, C.RESUME, "timeout"):
-        rows += _return_to(cmd, State.CONFIRM_STOP, after="thaw")
+    for answer in (C.NO, C.RESUME, "timeout"):
+        rows += _return_to(answer, State.CONFIRM_STOP, after="thaw")
     rows.append(_row(C.REPEAT, State.CONFIRM_STOP, None, after="say_confirm"))
     return rows
 

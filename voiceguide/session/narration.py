@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from voiceguide.core.commands import Command, Vocabulary
 from voiceguide.packs.schema import Pack, StrokeGroup, sentences
 from voiceguide.packs.timeline import SENTENCE_GAP, speech_seconds
 from voiceguide.session.position import Position, step_seconds_left
-from voiceguide.core.commands import Command, Vocabulary
 
 __all__ = [
     "SENTENCE_GAP",
@@ -113,7 +113,8 @@ def where_text(pack: Pack, pos: Position, tempo: float, stroke: int = 0) -> str:
 
 
 class Hints:
-    """The session's own sentences, worded with the pack's phrases: said by the session, pre-rendered by `pack render`."""
+    """The session's own sentences, worded with the pack's phrases: said by the session, pre-rendered by
+    `pack render`."""
 
     first_step = "This is the first step."
     beginning = "This is the beginning."

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 
+from voiceguide.core.commands import Command, Vocabulary
 from voiceguide.core.events import CommandEvent, Say
 from voiceguide.packs.schema import Pack
+from voiceguide.packs.vocabulary import pack_vocabulary
 from voiceguide.session.clock import Clock
 from voiceguide.session.conductor import Conductor, Sink
 from voiceguide.session.machine import State
 from voiceguide.session.position import Position
 from voiceguide.session.settings import SessionSettings
-from voiceguide.packs.vocabulary import pack_vocabulary
-from voiceguide.core.commands import Command, Vocabulary
 from voiceguide.store import Checkpoint, Store
 
 __all__ = ["Session", "pack_vocabulary"]

@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 
+from voiceguide.core.commands import Command, Vocabulary
 from voiceguide.core.events import CommandEvent
 from voiceguide.packs.schema import Pack
+from voiceguide.packs.vocabulary import pack_vocabulary
 from voiceguide.session.clock import VirtualClock
 from voiceguide.session.conductor import Output
-from voiceguide.packs.vocabulary import pack_vocabulary
 from voiceguide.session.session import Session
 from voiceguide.session.settings import SessionSettings
 from voiceguide.session.standin import EstimatedSpeech
-from voiceguide.core.commands import Command, Vocabulary
 from voiceguide.session.transcript import Entry, command_entry, transcript_entry
 from voiceguide.store import Store
 
@@ -90,7 +91,7 @@ class Simulation:
             start: bool = True) -> list[Entry]:
         """Start, inject the commands at their times, and run until the session is over or nothing is left."""
         for item in commands:
-            self.clock.call_at(item.t, lambda c=item.command: self._scripted(c))
+            self.clock.call_at(item.t, partial(self._scripted, item.command))
         if start:
             self.clock.post(self.session.start)
         self.clock.run(until=lambda: self.session.over, limit=limit)

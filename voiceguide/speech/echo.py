@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voiceguide.core.events import Heard
 from voiceguide.core.commands import Vocabulary, normalize, tokens
+from voiceguide.core.events import Heard
 
 __all__ = ["EchoGuard", "EchoSettings", "Playing"]
 

@@ -52,7 +52,8 @@ def _builtin_english(settings: RecognitionSettings) -> str:
         _LOGGER.warning("onnxruntime is not installed: hearing English with pocketsphinx (less accurate)")
         return "pocketsphinx"
     if not Path(settings.keywords or BUILTIN_KEYWORDS).is_file():
-        _LOGGER.warning("keyword model %s is missing: hearing English with pocketsphinx", settings.keywords or BUILTIN_KEYWORDS)
+        _LOGGER.warning("keyword model %s is missing: hearing English with pocketsphinx",
+                        settings.keywords or BUILTIN_KEYWORDS)
         return "pocketsphinx"
     return "keywords"
 

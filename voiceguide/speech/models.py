@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from voiceguide.paths import repo_root, user_data_dir
 from voiceguide.core.commands import base_language
+from voiceguide.paths import repo_root, user_data_dir
 
 __all__ = [
     "KNOWN_MODELS",

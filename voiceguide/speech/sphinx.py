@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from voiceguide.core.events import Heard
 from voiceguide.core.commands import Command, Vocabulary, normalize
-from voiceguide.speech.decoys_en import ENGLISH_DECOYS
+from voiceguide.core.events import Heard
 from voiceguide.core.sound import SAMPLE_RATE
 from voiceguide.speech.base import EngineUnavailable, RecognitionSettings, as_int16
+from voiceguide.speech.decoys_en import ENGLISH_DECOYS
 from voiceguide.speech.vad import FRAME, Segmenter, VadSettings, webrtc_vad
 from voiceguide.speech.verifier import BUILTIN_VERIFIER, WINDOW_SECONDS, Verifier
 
@@ -56,7 +56,8 @@ def load_pocketsphinx() -> Any:
     try:
         import pocketsphinx
     except ImportError as exc:  # pragma: no cover - a core dependency
-        raise EngineUnavailable("the built-in recognizer needs the 'pocketsphinx' package: pip install pocketsphinx") from exc
+        raise EngineUnavailable(
+            "the built-in recognizer needs the 'pocketsphinx' package: pip install pocketsphinx") from exc
     return pocketsphinx
 
 
@@ -114,7 +115,8 @@ class SphinxRecognizer:
         self._phrases = {p: c for p, c in vocabulary.all_phrases().items() if self._known(p)}
         missing = set(vocabulary.all_phrases()) - set(self._phrases)
         if missing:
-            _LOGGER.warning("pocketsphinx's dictionary lacks words of %s; those phrases cannot be heard", sorted(missing))
+            _LOGGER.warning("pocketsphinx's dictionary lacks words of %s; those phrases cannot be heard",
+                            sorted(missing))
         single = {p for p in vocabulary.all_phrases() if " " not in p}
         self._decoys = [w for w in ENGLISH_DECOYS if w not in single and self._known(w)][: self._settings.decoys]
         self._verifier = _load_verifier(self._settings)
@@ -151,7 +153,8 @@ class SphinxRecognizer:
     def reset(self) -> None:
         """Forget pending audio and restart the stream clock at 0."""
         st = self._settings
-        self._seg = Segmenter(VadSettings(margin_db=st.vad_margin_db, end_seconds=st.vad_window), webrtc_vad(st.vad_mode))
+        self._seg = Segmenter(VadSettings(margin_db=st.vad_margin_db, end_seconds=st.vad_window),
+                              webrtc_vad(st.vad_mode))
         self._frame = FRAME * 2
         self._denoiser = None
         if st.denoise:
@@ -215,7 +218,8 @@ class SphinxRecognizer:
     def _remember(self, pcm: bytes) -> None:
         """Keep the last few seconds, so an utterance is decoded with a little audio on each side."""
         self._history += pcm
-        keep = int((self._settings.max_command_seconds + self._settings.lead_seconds + self._settings.vad_window + 1.0) * SAMPLE_RATE) * 2
+        st = self._settings
+        keep = int((st.max_command_seconds + st.lead_seconds + st.vad_window + 1.0) * SAMPLE_RATE) * 2
         if len(self._history) > 2 * keep:
             cut = len(self._history) - keep
             del self._history[:cut]

@@ -45,7 +45,8 @@ def _onnxruntime() -> Any:
     try:
         import onnxruntime
     except ImportError as exc:
-        raise EngineUnavailable("the command verifier needs the 'onnxruntime' package: pip install onnxruntime") from exc
+        raise EngineUnavailable(
+            "the command verifier needs the 'onnxruntime' package: pip install onnxruntime") from exc
     return onnxruntime
 
 
@@ -86,10 +87,8 @@ class Verifier:
         spec = np.squeeze(self._mel.run(None, {"input": x})[0]) / 10.0 + 2.0
         starts = range(0, spec.shape[0] - _MEL_WINDOW + 1, _MEL_STEP)
         # one window per call: a batch of 16 costs ~30 MB more peak memory and is no faster on one thread
-        return np.stack([
-            np.asarray(self._embed.run(None, {"input_1": spec[None, i : i + _MEL_WINDOW, :, None].astype(np.float32)})[0]).reshape(-1)
-            for i in starts
-        ])
+        windows = (spec[None, i : i + _MEL_WINDOW, :, None].astype(np.float32) for i in starts)
+        return np.stack([np.asarray(self._embed.run(None, {"input_1": w})[0]).reshape(-1) for w in windows])
 
     def window(self, audio: np.ndarray) -> np.ndarray:
         """The last WINDOW_SECONDS of the audio, padded in front with faint noise when shorter."""
@@ -108,7 +107,9 @@ class Verifier:
         p /= p.sum()
         return dict(zip(self.labels, p.tolist(), strict=True))
 
-    def decide(self, audio: np.ndarray, heard: Command | None, allowed: Iterable[Command], final: bool = True) -> Verdict:
+    def decide(
+        self, audio: np.ndarray, heard: Command | None, allowed: Iterable[Command], final: bool = True
+    ) -> Verdict:
         """The fusion rule on this utterance; before its end (`final` False) only pocketsphinx's command may stand."""
         rule = self.rule if final else Rule(self.rule.agree, 2.0, 2.0, self.rule.trusted)
         return decide(self.probabilities(audio), heard, allowed, rule)

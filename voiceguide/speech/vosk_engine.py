@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from voiceguide.core.events import Heard
 from voiceguide.core.commands import Command, Vocabulary, normalize
+from voiceguide.core.events import Heard
 from voiceguide.core.sound import SAMPLE_RATE
 from voiceguide.speech.base import EngineUnavailable, RecognitionSettings, as_int16
 from voiceguide.speech.vad import FRAME, Segmenter, VadSettings, webrtc_vad
@@ -87,7 +87,8 @@ class VoskRecognizer:
         self._phrases = {p: c for p, c in vocabulary.all_phrases().items() if all(model.knows(w) for w in p.split())}
         missing = sorted(set(vocabulary.all_phrases()) - set(self._phrases))
         if missing:
-            _LOGGER.warning("the vosk model %s lacks words of %s; those phrases cannot be heard", model.path.name, missing)
+            _LOGGER.warning("the vosk model %s lacks words of %s; those phrases cannot be heard",
+                            model.path.name, missing)
         self._min_conf = self._settings.min_confidence if model.has_unk else self._settings.min_confidence_no_unk
         self._allowed: frozenset[Command] = frozenset()
         self._rec = self._vosk.KaldiRecognizer(model.model, SAMPLE_RATE)
@@ -117,7 +118,8 @@ class VoskRecognizer:
         """Forget pending audio and restart the stream clock at 0."""
         self._rec.Reset()
         st = self._settings
-        self._seg = Segmenter(VadSettings(margin_db=st.vad_margin_db, end_seconds=st.quiet_seconds), webrtc_vad(st.vad_mode))
+        self._seg = Segmenter(VadSettings(margin_db=st.vad_margin_db, end_seconds=st.quiet_seconds),
+                              webrtc_vad(st.vad_mode))
         self._frame = FRAME * 2
         self._pending = b""
         self._samples = 0

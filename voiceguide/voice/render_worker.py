@@ -7,11 +7,12 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from voiceguide.audio.clip import AudioFileError, Clip
 from voiceguide.core.events import Say
-from voiceguide.voice.narrator import Narrator
 from voiceguide.voice.base import VoiceError
+from voiceguide.voice.narrator import Narrator
 
 __all__ = ["Rendering", "RenderWorker"]
 
@@ -62,4 +63,4 @@ class RenderWorker:
                 _LOGGER.exception("synthesis of %r failed", say.text)
                 job.failed = True
             job.ready.set()
-            self._post(lambda job=job: self._deliver(job))
+            self._post(partial(self._deliver, job))

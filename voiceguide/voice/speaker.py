@@ -16,14 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from voiceguide.audio.clip import AudioFileError, Clip, read_wav
-from voiceguide.core.events import NowPlaying
 from voiceguide.audio.mixer import Playback
 from voiceguide.audio.player import AudioSink
-from voiceguide.core.events import Cue, Say, Silence, Volume
+from voiceguide.core.events import Cue, NowPlaying, Say, Silence, Volume
 from voiceguide.session.ledger import NarrationLedger
+from voiceguide.voice.base import VoiceError
 from voiceguide.voice.cues import CUES, cue
 from voiceguide.voice.narrator import Narrator
-from voiceguide.voice.base import VoiceError
 from voiceguide.voice.render_worker import Post, Rendering, RenderWorker
 
 __all__ = ["Speaker", "trim_tail"]
