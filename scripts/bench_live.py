@@ -750,7 +750,7 @@ def markdown(r: dict[str, Any]) -> str:
     lines = [f"## Live path: commands over counting aloud ({r['engine']}{variant})", ""]
     lines += bl.run_header(r["command"], r["date"], r["machine"])
     hears = r.get("speaker_in_mic_db", -6.0)
-    lines += [f"`voiceguide run` on the virtual sound devices: "
+    lines += ["`voiceguide run` on the virtual sound devices: "
               + ("the mic does not hear the speaker" if hears is None else
                  f"the mic hears the speaker {-hears:.0f} dB down (~30 ms late)")
               + f", echo cancellation {'on' if r.get('echo_cancel', True) else '**off**'}, `--tts pyttsx3`, engine `{r['engine_requested']}` (the transcript's `listening` says "

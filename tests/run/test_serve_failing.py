@@ -35,7 +35,7 @@ def test_serve_exits_for_a_restart_when_idle_listening_keeps_failing(virtual_aud
     # every failure whole: the traceback down to vosk's refusal, five times, then one line saying why it exits
     assert proc.stderr.count("idle listening failed; trying again") == 5, proc.stderr[-3000:]
     assert proc.stderr.count("Traceback (most recent call last)") >= 5
-    assert proc.stderr.count("voiceguide.speech.recognizer.EngineUnavailable: cannot load the vosk model") == 5
+    assert proc.stderr.count("voiceguide.speech.base.EngineUnavailable: cannot load the vosk model") == 5
     assert "idle listening failed 5 times" in proc.stderr and "restarted" in proc.stderr
     errors = [line for line in proc.stdout.splitlines() if '"type": "error"' in line]
     assert len(errors) == 5, proc.stdout

@@ -1,11 +1,9 @@
 """The session engine: the routine as a state machine driven by a clock and by commands."""
 
-from voiceguide.packs.vocabulary import pack_vocabulary
 from voiceguide.session.clock import Clock, RealClock, Timer, VirtualClock
 from voiceguide.session.machine import State
 from voiceguide.session.position import Position
 from voiceguide.session.session import Session
 from voiceguide.session.settings import SessionSettings
 
-__all__ = ["Clock", "RealClock", "VirtualClock", "Timer", "State", "Position", "Session", "SessionSettings",
-           "pack_vocabulary"]
+__all__ = ["Clock", "RealClock", "VirtualClock", "Timer", "State", "Position", "Session", "SessionSettings"]

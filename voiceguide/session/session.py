@@ -15,7 +15,7 @@ from voiceguide.session.position import Position
 from voiceguide.session.settings import SessionSettings
 from voiceguide.store import Checkpoint, Store
 
-__all__ = ["Session", "pack_vocabulary"]
+__all__ = ["Session"]
 
 _LOGGER = logging.getLogger(__name__)
 

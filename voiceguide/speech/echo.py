@@ -134,7 +134,8 @@ class EchoGuard:
                                  heard.text, heard.end, removed)
                     self.dropped.append(heard)
                     return False
-                _LOGGER.debug("kept %r at %.2f s over the speaker: %.0f dB removed (a person)", heard.text, heard.end, removed)
+                _LOGGER.debug("kept %r at %.2f s over the speaker: %.0f dB removed (a person)",
+                              heard.text, heard.end, removed)
                 return True
         own = [p.split() for p, c in self._vocabulary.all_phrases().items() if c == heard.command]
         if tokens(heard.text) not in own:
