@@ -81,7 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--engine", default="keywords", choices=["keywords", "pocketsphinx"])
     ap.add_argument("--keywords", type=Path, help="another keyword model file")
-    ap.add_argument("--confirm", action="store_true", help="keywords: pocketsphinx must decode the same command")
+    ap.add_argument("--no-confirm", dest="confirm", action="store_false",
+                    help="keywords: the model alone, without pocketsphinx's confirmation")
+    ap.add_argument("--alone", type=float, default=RecognitionSettings.keyword_alone,
+                    help="keywords: the probability that needs no confirmation")
     ap.add_argument("--sensitivity", type=float, default=1.0, help="keywords: scales the model's thresholds")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--quick", action="store_true", help="fewer held-out voice clips")
@@ -91,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     if not corpus_available():
         print(f"eval_keywords: the speech corpus is not at {CORPUS}; set VOICEGUIDE_CORPUS", file=sys.stderr)
         return 2
-    settings = RecognitionSettings(keywords=args.keywords, keyword_confirm=args.confirm,
+    settings = RecognitionSettings(keywords=args.keywords, keyword_confirm=args.confirm, keyword_alone=args.alone,
                                    keyword_sensitivity=args.sensitivity)
     rec = recognizer(args.engine, settings)
     tap = read16(CORPUS / "noise" / "running_tap.wav")

@@ -24,6 +24,9 @@ class Heard:
     """Seconds from the start of the audio stream."""
     end: float
     engine: str = ""
+    seconded: bool = True
+    """False when one model alone named the command (the keyword model sure enough without pocketsphinx): over the
+    speaker with no echo canceller, such a command may be the speaker's own voice."""
 
 
 @dataclass(frozen=True)

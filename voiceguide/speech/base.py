@@ -92,8 +92,11 @@ class RecognitionSettings:
     """English without vosk: another keyword model file instead of the bundled one (scripts/train_keywords.py)."""
     keyword_sensitivity: float = 1.0
     """English without vosk: scales the keyword model's thresholds (lower hears more, and more talk)."""
-    keyword_confirm: bool = False
-    """English without vosk: pocketsphinx must decode the same command before the keyword model's is acted on."""
+    keyword_confirm: bool = True
+    """English without vosk: below `keyword_alone`, pocketsphinx must decode the same command before the keyword
+    model's is acted on."""
+    keyword_alone: float = 0.97
+    """English without vosk, with `keyword_confirm`: the keyword model's probability that needs no second opinion."""
     keyword_quiet_rms: float = 40.0
     """English without vosk: while the last two seconds stayed under this RMS (int16 units, about -58 dBFS), the
     keyword network is not run (nothing to hear; saves most of its CPU in a quiet room or behind the canceller)."""

@@ -5,8 +5,9 @@ stretch where the command was heard, the canceller took out nearly all of the mi
 was the speaker's own (what is left is the residue), and little of it when a person spoke (their voice is not in
 what was played). So a command whose cleaned audio is far weaker than the raw microphone's is the speaker's
 echo; any other stands, also when the person says a word the narration is saying (answering the help list or
-the stop question). Without a canceller (no wheel for this machine, or turned off) the old rule is all there is:
-a command whose phrase occurs in what was playing at that moment (plus a short tail) is dropped.
+the stop question). Without a canceller (no wheel for this machine, or turned off) the old rules are all there is:
+a command whose phrase occurs in what was playing at that moment (plus a short tail) is dropped, and so is one
+that a single model named alone (the keyword model sure of itself without pocketsphinx's word).
 """
 
 from __future__ import annotations
@@ -137,6 +138,11 @@ class EchoGuard:
                 _LOGGER.debug("kept %r at %.2f s over the speaker: %.0f dB removed (a person)",
                               heard.text, heard.end, removed)
                 return True
+        if not heard.seconded:
+            _LOGGER.info("dropped %r at %.2f s: over the speaker with no canceller, one model alone is not enough",
+                         heard.text, heard.end)
+            self.dropped.append(heard)
+            return False
         own = [p.split() for p, c in self._vocabulary.all_phrases().items() if c == heard.command]
         if tokens(heard.text) not in own:
             own.append(tokens(heard.text))

@@ -37,6 +37,8 @@ WORD_SECONDS = 0.6
 """A command's typical length: its reported start is this much before its end."""
 END_LAG = 2
 """Steps between a phrase's end and the step at which the detector typically acts."""
+PREFIX = 2 * SAMPLE_RATE
+"""Faint noise the stream starts with, so a command said in its first two seconds has a whole window."""
 
 
 def _model_path(settings: RecognitionSettings) -> Path:
@@ -100,6 +102,7 @@ class KeywordRecognizer:
     def reset(self) -> None:
         """Forget pending audio and restart the stream clock at 0."""
         self._stream.reset()
+        self._stream.feed(np.random.default_rng(0).normal(0.0, 8.0, PREFIX).astype(np.int16))
         self._detector = Detector(self._thresholds, self._detector_settings)
         self._history = np.zeros(0, dtype=np.int16)
         self._history_end = 0
@@ -117,7 +120,7 @@ class KeywordRecognizer:
         audio = as_int16(samples)
         if self._confirm is not None:
             self._history = np.concatenate([self._history, audio])[-3 * SAMPLE_RATE :]
-            self._history_end += len(audio)
+            self._history_end += len(audio)  # counts from the first real sample
         for step in stream.feed(audio):
             if stream.loudness(step) >= self._settings.keyword_quiet_rms:
                 self._awake_until = step + WINDOW
@@ -130,17 +133,23 @@ class KeywordRecognizer:
             if found is None:
                 continue
             command = self._phrases.get(found.label)
-            if command is None or command not in self._allowed or not self._confirmed(command, stream.end_sample(step)):
+            at = stream.end_sample(step) - PREFIX
+            if command is None or command not in self._allowed:
                 continue
-            end = self._t0 + (stream.end_sample(step) - END_LAG * HOP) / SAMPLE_RATE
+            seconded = self._confirmed(command, found.probability, at)
+            if seconded is False:
+                continue
+            end = self._t0 + (at - END_LAG * HOP) / SAMPLE_RATE
             _LOGGER.debug("keyword %r (%.2f) at %.2f s", found.label, found.probability, end)
-            heard.append(Heard(found.label, command, found.probability, max(self._t0, end - WORD_SECONDS), end, self.engine))
+            start = max(self._t0, end - WORD_SECONDS)
+            heard.append(Heard(found.label, command, found.probability, start, end, self.engine, seconded is True))
         return heard
 
-    def _confirmed(self, command: Command, end_sample: int) -> bool:
-        """Without a confirming decoder, yes; else pocketsphinx must decode the same command from the last second."""
-        if self._confirm is None:
-            return True
+    def _confirmed(self, command: Command, probability: float, end_sample: int) -> bool | None:
+        """True when pocketsphinx decodes the same command from the last second and a half, False when it does not,
+        None when it is not asked (no confirming decoder, or the model sure enough alone)."""
+        if self._confirm is None or probability >= self._settings.keyword_alone:
+            return None
         a = len(self._history) - (self._history_end - end_sample) - int(1.6 * SAMPLE_RATE)
         pcm = self._history[max(0, a) : len(self._history) - max(0, self._history_end - end_sample)].tobytes()
         text = self._confirm.decode(pcm)  # type: ignore[attr-defined]

@@ -132,7 +132,14 @@ class EmbeddingStream:
         return step * HOP + EMBED_SPAN
 
     def feed(self, samples: np.ndarray) -> list[int]:
-        """The steps these samples complete."""
+        """The steps these samples complete; each can look back `keep` steps until the next call."""
+        oldest = max(0, self.count - self._keep)
+        drop = oldest * MEL_STEP - self._first_frame
+        if drop > 0:
+            self._frames = self._frames[drop:]
+            self._loudness = self._loudness[drop:]
+            self._first_frame += drop
+            self._vectors = {k: v for k, v in self._vectors.items() if k >= oldest}
         self._audio = np.concatenate([self._audio, np.asarray(samples, dtype=np.int16)])
         end = self._audio_start + len(self._audio)
         next_frame = self._first_frame + len(self._frames)
@@ -153,13 +160,6 @@ class EmbeddingStream:
         while self.count * MEL_STEP + MEL_FRAMES <= next_frame:
             done.append(self.count)
             self.count += 1
-        oldest = max(0, self.count - self._keep)
-        drop = oldest * MEL_STEP - self._first_frame
-        if drop > 0:
-            self._frames = self._frames[drop:]
-            self._loudness = self._loudness[drop:]
-            self._first_frame += drop
-            self._vectors = {k: v for k, v in self._vectors.items() if k >= oldest}
         return done
 
     def loudness(self, step: int) -> float:
