@@ -98,7 +98,7 @@ pack = "facial-massage"        # pack id or folder guided when none is named
 # output_device = "USB"        # speaker: part of its name, or its index
 volume = 0.8                   # 0 to 1
 # tempo = 1.0                  # 0.5 to 2; unset: the pack's, or the one remembered from last time
-engine = "auto"                # auto (vosk when a model is installed, else the keyword model), vosk, keywords, pocketsphinx
+engine = "auto"                # auto (vosk when a model is installed, else pocketsphinx), vosk, pocketsphinx
 # model = "/var/lib/voiceguide/models/vosk-model-small-en-us-0.15"   # a vosk model folder
 # language = "en-us"           # recognition language; unset: the pack's
 tts = "auto"                   # narration engine: auto, pyttsx3, piper
@@ -230,7 +230,7 @@ done
 if [ -d "$DATA/models/$MODEL_NAME" ]; then
     say "ok: the vosk model $MODEL_NAME is installed"
 elif [ "$FETCH_MODEL" = 0 ]; then
-    say "no vosk model (--no-model): the bundled English recognizer (keyword model and pocketsphinx) is used;" \
+    say "no vosk model (--no-model): the bundled English recognizer (pocketsphinx) is used;" \
         "add the model later with: sudo $0"
 elif [ "$DRY" = 1 ]; then
     say "would fetch the vosk model $MODEL_NAME into $DATA/models"
@@ -251,7 +251,7 @@ else
     else
         rm -rf "$fetch_dir"
         say "could not fetch the vosk model ($(echo "$out" | tail -n 1 | sed 's/^voiceguide: //'))."
-        say "voiceguide works without it: the bundled English recognizer (keyword model and pocketsphinx) is used."
+        say "voiceguide works without it: the bundled English recognizer (pocketsphinx) is used."
         say "add the model later, when online: sudo $0   (or copy the unzipped $MODEL_NAME folder into ${DATA#"$ROOT"}/models/)"
     fi
 fi

@@ -71,7 +71,7 @@ def test_install_twice_then_uninstall_keeps_history(tmp_path: Path) -> None:
     first = _run("--root", str(root), *OFFLINE)
     opt = root / "opt" / "voiceguide"
     assert "would run: systemctl enable voiceguide.service" in first.stdout  # never run for real under --root
-    assert "bundled English recognizer (keyword model and pocketsphinx)" in first.stdout  # offline: said plainly
+    assert "bundled English recognizer (pocketsphinx)" in first.stdout  # offline: the fallback, said plainly
     version = subprocess.run([str(opt / "venv" / "bin" / "voiceguide"), "--version"], capture_output=True,
                              text=True, timeout=60, check=True)
     assert version.stdout.startswith("voiceguide ")

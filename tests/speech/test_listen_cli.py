@@ -45,14 +45,14 @@ def test_listen_korean_with_vosk(tmp_path, capsys):
     assert [json.loads(x)["command"] for x in capsys.readouterr().out.splitlines()] == ["resume"]
 
 
-def test_auto_falls_back_to_the_keyword_model_with_a_notice(tmp_path, capsys, monkeypatch):
+def test_auto_falls_back_to_pocketsphinx_with_a_notice(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("VOICEGUIDE_DATA_DIR", str(tmp_path))
     path = tmp_path / "quiet.wav"
     _write(path, silence(1.0), 16000, 1)
     assert main(["listen", "--wav", str(path)]) == 0
     err = capsys.readouterr().err
     if not any((Path(__file__).resolve().parents[2] / "models").glob("*en-us*")):
-        assert "using the built-in English recognizer (keyword model)" in err and "voiceguide model fetch" in err
+        assert "using the built-in English recognizer (pocketsphinx)" in err and "voiceguide model fetch" in err
 
 
 def test_a_file_that_is_not_audio_is_one_clear_error(tmp_path, capsys):

@@ -171,11 +171,8 @@ def _check_model(config: Config, language: str) -> Finding:
         return Finding("model", WARN, "pocketsphinx without its verifier (the onnxruntime package is missing): "
                        "fewer commands are heard", "on a 64-bit OS: pip install onnxruntime; or fetch a vosk model")
     if notice is not None:
-        return Finding("model", WARN, f"no vosk model for {lang}: the built-in English recognizer is used "
-                       f"({'keyword model, confirmed by pocketsphinx' if engine == 'keywords' else 'pocketsphinx'})",
+        return Finding("model", WARN, f"no vosk model for {lang}: the built-in pocketsphinx recognizer is used",
                        "for better hearing, when online: voiceguide model fetch vosk-model-small-en-us-0.15")
-    if engine == "keywords":
-        return Finding("model", OK, "keyword model (built-in English), confirmed by pocketsphinx")
     return Finding("model", OK, "pocketsphinx (built-in English model, with its verifier)")
 
 
