@@ -32,13 +32,13 @@ def choose_engine(settings: RecognitionSettings) -> tuple[str, Path | None, str 
         if settings.engine == "vosk" or settings.model is not None:
             raise EngineUnavailable(str(exc)) from exc
         _check_sphinx_language(settings.language, hint=str(exc))
-        engine = _builtin_english(settings)
+        # The keyword model (engine 'keywords') is opt-in: on held-out people it hears fewer commands than
+        # pocketsphinx with its verifier, though it acts on far less talk (BENCHMARKS.md, issue 12).
         notice = (
             f"No vosk model for {settings.language} is installed: using the built-in English recognizer "
-            f"({'keyword model' if engine == 'keywords' else 'pocketsphinx'}). "
-            "For another engine run `voiceguide model fetch vosk-model-small-en-us-0.15`."
+            "(pocketsphinx). For better hearing run `voiceguide model fetch vosk-model-small-en-us-0.15`."
         )
-        return engine, None, notice
+        return "pocketsphinx", None, notice
     return "vosk", model, None
 
 
