@@ -50,6 +50,7 @@ from voiceguide.speech.keywords import (  # noqa: E402
     Detector,
     DetectorSettings,
     Embedder,
+    head,
 )
 
 _LOGGER = logging.getLogger("train_keywords")
@@ -315,15 +316,6 @@ def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, k: int, hidden: int, epochs
     return {"mean": mean, "scale": scale, **params}
 
 
-def probabilities(model: dict[str, np.ndarray], windows: np.ndarray) -> np.ndarray:
-    """The run-time head (voiceguide.speech.keywords.KeywordModel) on an array of windows."""
-    x = (windows.reshape(len(windows), -1).astype(np.float32) - model["mean"]) / model["scale"]
-    z = np.maximum(x @ model["w1"] + model["b1"], 0) @ model["w2"] + model["b2"]
-    z -= z.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    return p / p.sum(axis=1, keepdims=True)
-
-
 def choose_thresholds(seqs: list[np.ndarray], truth: list[str], labels: list[str],
                       max_false_per_hour: float) -> tuple[dict[str, float], float, float]:
     """The lowest threshold (one for every phrase) at which the run-time detector's false commands on the validation
@@ -396,9 +388,9 @@ def main(argv: list[str] | None = None) -> int:
     val = [(ex, e, end) for ex, (e, end) in zip(data, embedded, strict=True) if ex.part == "val"]
     seqs = []
     for _, e, _ in val:
-        n = len(e) - WINDOW + 1
-        seqs.append(probabilities(model, e[np.arange(WINDOW)[None, :] + np.arange(max(n, 0))[:, None]]) if n > 0
-                    else np.zeros((0, len(labels))))
+        n = max(0, len(e) - WINDOW + 1)
+        windows = e[np.arange(WINDOW)[None, :] + np.arange(n)[:, None]].reshape(n, -1).astype(np.float32)
+        seqs.append(head(model, windows) if n else np.zeros((0, len(labels))))
     truth = [ex.label for ex, _, _ in val]
     if args.threshold is None:
         thresholds, recall, false = choose_thresholds(seqs, truth, labels, args.false_per_hour)

@@ -20,11 +20,11 @@ import numpy as np
 
 from voiceguide.core.commands import Vocabulary, normalize, tokens
 from voiceguide.core.events import Heard
+from voiceguide.core.sound import SAMPLE_RATE
 
 __all__ = ["EchoGuard", "EchoSettings", "Playing"]
 
 _LOGGER = logging.getLogger(__name__)
-_RATE = 16000
 _FRAME = 160
 """Samples per energy frame (10 ms)."""
 
@@ -58,14 +58,14 @@ class _Energies:
     """10 ms frame energies of one signal on the stream timeline, the last few seconds."""
 
     def __init__(self, keep_seconds: float) -> None:
-        self._frames: deque[tuple[int, float]] = deque(maxlen=int(keep_seconds * _RATE / _FRAME))
+        self._frames: deque[tuple[int, float]] = deque(maxlen=int(keep_seconds * SAMPLE_RATE / _FRAME))
         self._rest = np.zeros(0, dtype=np.float64)
         self._next: int | None = None
 
     def add(self, samples: np.ndarray, start: float) -> None:
         x = np.asarray(samples, dtype=np.float64).reshape(-1)
         if self._next is None or len(self._rest) == 0:
-            self._next = round(start * _RATE / _FRAME)
+            self._next = round(start * SAMPLE_RATE / _FRAME)
             self._rest = x
         else:
             self._rest = np.concatenate([self._rest, x])
@@ -77,7 +77,7 @@ class _Energies:
             self._rest = self._rest[n * _FRAME :]
 
     def between(self, start: float, end: float) -> dict[int, float]:
-        a, b = int(start * _RATE / _FRAME), int(end * _RATE / _FRAME) + 1
+        a, b = int(start * SAMPLE_RATE / _FRAME), int(end * SAMPLE_RATE / _FRAME) + 1
         return {i: e for i, e in self._frames if a <= i <= b}
 
 

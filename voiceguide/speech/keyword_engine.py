@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +30,9 @@ from voiceguide.speech.keywords import (
     KeywordModel,
     thresholds_for,
 )
+
+if TYPE_CHECKING:
+    from voiceguide.speech.sphinx import SphinxRecognizer
 
 __all__ = ["KeywordRecognizer", "keyword_model_covers"]
 
@@ -77,13 +82,12 @@ class KeywordRecognizer:
         self._detector_settings = DetectorSettings(sensitivity=self._settings.keyword_sensitivity)
         self._allowed: frozenset[Command] = frozenset()
         self._confirm = self._decoder(vocabulary) if self._settings.keyword_confirm else None
+        self._detector = Detector({}, self._detector_settings)
         self.set_commands(commands if commands is not None else vocabulary.phrases)
         self.reset()
 
-    def _decoder(self, vocabulary: Vocabulary) -> object:
+    def _decoder(self, vocabulary: Vocabulary) -> SphinxRecognizer:
         """pocketsphinx with its decoy words, to confirm what the keyword model heard (a second, unlike opinion)."""
-        from dataclasses import replace
-
         from voiceguide.speech.sphinx import SphinxRecognizer
 
         return SphinxRecognizer(vocabulary, settings=replace(self._settings, verify=False))
@@ -92,12 +96,11 @@ class KeywordRecognizer:
         """Listen for these commands' phrases only; the others' probabilities are ignored."""
         self._allowed = frozenset(commands)
         if self._confirm is not None:
-            self._confirm.set_commands(self._allowed)  # type: ignore[attr-defined]
+            self._confirm.set_commands(self._allowed)
         labels = [p for p, c in self._phrases.items() if c in self._allowed]
         values = {p: c.value for p, c in self._phrases.items()}
         self._thresholds = thresholds_for(self._model.thresholds, labels, values, self._detector_settings)
-        if hasattr(self, "_detector"):
-            self._detector.thresholds = self._thresholds
+        self._detector.thresholds = self._thresholds
 
     def reset(self) -> None:
         """Forget pending audio and restart the stream clock at 0."""
@@ -152,7 +155,7 @@ class KeywordRecognizer:
             return None
         a = len(self._history) - (self._history_end - end_sample) - int(1.6 * SAMPLE_RATE)
         pcm = self._history[max(0, a) : len(self._history) - max(0, self._history_end - end_sample)].tobytes()
-        text = self._confirm.decode(pcm)  # type: ignore[attr-defined]
+        text = self._confirm.decode(pcm)
         agreed = self._vocabulary.match(text, self._allowed) == command if text else False
         _LOGGER.debug("keyword %s; pocketsphinx heard %r: %s", command, text, "confirmed" if agreed else "rejected")
         return agreed

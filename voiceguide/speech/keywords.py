@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from voiceguide.speech.base import EngineUnavailable
+
 __all__ = [
     "BUILTIN_KEYWORDS",
     "EMBED_SPAN",
@@ -29,6 +31,8 @@ __all__ = [
     "Embedder",
     "EmbeddingStream",
     "KeywordModel",
+    "KeywordsUnavailable",
+    "head",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,7 +42,6 @@ BUILTIN_KEYWORDS = _DATA / "keywords-en.npz"
 OTHER = "other"
 """The label for anything that is not a command phrase ending now."""
 
-SAMPLE_RATE = 16000
 MEL_HOP = 160
 MEL_WIN = 512
 MEL_FRAMES = 76
@@ -53,7 +56,7 @@ WINDOW = 16
 """Embeddings the head sees at once (about two seconds)."""
 
 
-class KeywordsUnavailable(Exception):
+class KeywordsUnavailable(EngineUnavailable):
     """The keyword model cannot run here (onnxruntime or its data missing); the message says what to do."""
 
 
@@ -186,33 +189,25 @@ class KeywordModel:
             raise KeywordsUnavailable(f"the keyword model {path} is missing: reinstall voiceguide or pass another file")
         with np.load(path) as data:
             self.labels: list[str] = [str(x) for x in data["labels"]]
-            self._mean = data["mean"].astype(np.float32)
-            self._scale = data["scale"].astype(np.float32)
-            self._w1 = data["w1"].astype(np.float32)
-            self._b1 = data["b1"].astype(np.float32)
-            self._w2 = data["w2"].astype(np.float32)
-            self._b2 = data["b2"].astype(np.float32)
+            self.params = {k: data[k].astype(np.float32) for k in ("mean", "scale", "w1", "b1", "w2", "b2")}
             self.thresholds: dict[str, float] = dict(zip(self.labels, data["thresholds"].tolist(), strict=True))
             self.language = str(data["language"]) if "language" in data else "en"
 
     def probabilities(self, windows: np.ndarray) -> np.ndarray:
         """(n, labels) probabilities of (n, 16, 96) windows (or one (16, 96) window → (labels,))."""
         one = windows.ndim == 2
-        x = windows.reshape(1 if one else len(windows), -1)
-        h = np.maximum(((x - self._mean) / self._scale) @ self._w1 + self._b1, 0.0)
-        z = h @ self._w2 + self._b2
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
+        p = head(self.params, windows.reshape(1 if one else len(windows), -1))
         return p[0] if one else p
 
-    def sequence(self, embeddings: np.ndarray) -> np.ndarray:
-        """(n - 15, labels): the probabilities after each embedding of a clip, once 16 are in."""
-        n = len(embeddings) - WINDOW + 1
-        if n <= 0:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
-        idx = np.arange(WINDOW)[None, :] + np.arange(n)[:, None]
-        return self.probabilities(embeddings[idx])
+
+def head(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """The network on flattened windows (n, 1536): the run and the training script's validation share it."""
+    h = np.maximum(((x - params["mean"]) / params["scale"]) @ params["w1"] + params["b1"], 0.0)
+    z = h @ params["w2"] + params["b2"]
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    return p
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from voiceguide.core.commands import Command
 from voiceguide.core.sound import SAMPLE_RATE
-from voiceguide.speech.base import EngineUnavailable
+from voiceguide.speech.keywords import Embedder
 
 __all__ = ["BUILTIN_VERIFIER", "WINDOW_SECONDS", "Rule", "Verdict", "Verifier", "decide", "features"]
 
@@ -31,23 +30,10 @@ WINDOW_SECONDS = 2.0
 OTHER = "other"
 """The classifier's label for speech that is no command."""
 
-_MEL_WINDOW = 76
-_MEL_STEP = 8
-"""The embedding model looks at 76 mel frames (0.76 s) and steps 8 frames (80 ms)."""
-
 
 def features(embeddings: np.ndarray) -> np.ndarray:
     """One vector per window: the 16 embeddings in order, plus their mean and maximum (word position varies)."""
     return np.concatenate([embeddings.reshape(-1), embeddings.mean(axis=0), embeddings.max(axis=0)]).astype(np.float32)
-
-
-def _onnxruntime() -> Any:
-    try:
-        import onnxruntime
-    except ImportError as exc:
-        raise EngineUnavailable(
-            "the command verifier needs the 'onnxruntime' package: pip install onnxruntime") from exc
-    return onnxruntime
 
 
 @dataclass(frozen=True)
@@ -72,23 +58,11 @@ class Verifier:
             self._bias = data["bias"]
             self.rule = Rule(float(data["agree"]), float(data["alone"]), float(data["switch"]),
                              frozenset(Command(str(x)) for x in data["trusted"]))
-        ort = _onnxruntime()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        providers = ["CPUExecutionProvider"]
-        self._mel = ort.InferenceSession(str(_DATA / "melspectrogram.onnx"), options, providers=providers)
-        self._embed = ort.InferenceSession(str(_DATA / "speech-embedding.onnx"), options, providers=providers)
+        self._embedder = Embedder()
 
     def embeddings(self, audio: np.ndarray) -> np.ndarray:
         """(n, 96) embedding vectors of int16 audio at 16 kHz, one per 80 ms once 0.76 s are in."""
-        x = np.asarray(audio, dtype=np.float32)[None, :]
-        spec = np.squeeze(self._mel.run(None, {"input": x})[0]) / 10.0 + 2.0
-        starts = range(0, spec.shape[0] - _MEL_WINDOW + 1, _MEL_STEP)
-        # one window per call: a batch of 16 costs ~30 MB more peak memory and is no faster on one thread
-        windows = (spec[None, i : i + _MEL_WINDOW, :, None].astype(np.float32) for i in starts)
-        return np.stack([np.asarray(self._embed.run(None, {"input_1": w})[0]).reshape(-1) for w in windows])
+        return self._embedder.clip_embeddings(audio)
 
     def window(self, audio: np.ndarray) -> np.ndarray:
         """The last WINDOW_SECONDS of the audio, padded in front with faint noise when shorter."""
