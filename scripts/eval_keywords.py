@@ -18,6 +18,7 @@ import json
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import kwsdata  # noqa: E402
 from corpus import CORPUS, corpus_available, held_out_clips, mix, read16  # noqa: E402
-from train_keywords import held_out_text  # noqa: E402
+from train_keywords import held_out_text, speech_span  # noqa: E402
 
 from voiceguide.core.commands import Command, builtin_vocabulary  # noqa: E402
 from voiceguide.speech.base import RecognitionSettings  # noqa: E402
+from voiceguide.speech.factory import create_recognizer  # noqa: E402
 
 _LOGGER = logging.getLogger("eval_keywords")
 RATE = 16000
@@ -41,15 +43,9 @@ CORPUS_COMMANDS = {"stop": Command.STOP, "go": Command.RESUME, "yes": Command.YE
 
 
 def recognizer(engine: str, settings: RecognitionSettings) -> Any:
-    """A fresh recognizer of the named engine, every command allowed."""
-    vocabulary = builtin_vocabulary("en")
-    if engine == "keywords":
-        from voiceguide.speech.keyword_engine import KeywordRecognizer
-
-        return KeywordRecognizer(vocabulary, list(Command), settings)
-    from voiceguide.speech.sphinx import SphinxRecognizer
-
-    return SphinxRecognizer(vocabulary, list(Command), settings)
+    """A fresh recognizer of the named engine from the run's own factory, every command allowed."""
+    rec, _ = create_recognizer(replace(settings, engine=engine, language="en"), builtin_vocabulary("en"), list(Command))
+    return rec
 
 
 def listen(rec: Any, audio: np.ndarray) -> list[tuple[Command, float]]:
@@ -65,9 +61,7 @@ def listen(rec: Any, audio: np.ndarray) -> list[tuple[Command, float]]:
 
 
 def _speech_end(audio: np.ndarray) -> float:
-    frames = audio[: len(audio) // 320 * 320].astype(np.float64).reshape(-1, 320)
-    db = 10 * np.log10((frames**2).mean(axis=1) + 1.0)
-    return float((np.flatnonzero(db > db.max() - 30)[-1] + 1) * 320 / RATE)
+    return speech_span(audio)[1] / RATE
 
 
 def pad(audio: np.ndarray, lead: float = 1.0, tail: float = 1.0) -> np.ndarray:

@@ -179,7 +179,7 @@ def _noise(name: str) -> np.ndarray:
     return _CACHE["noises"][name]  # type: ignore[index]
 
 
-def _trim(audio: np.ndarray) -> tuple[int, int]:
+def speech_span(audio: np.ndarray) -> tuple[int, int]:
     """Where speech starts and ends in a clip (20 ms frames 30 dB under the loudest)."""
     frames = audio[: len(audio) // 320 * 320].astype(np.float64).reshape(-1, 320)
     if not len(frames):
@@ -196,7 +196,7 @@ def render(example: Example) -> tuple[np.ndarray, int]:
         speech = kwsdata.synthesize(example.text, example.voice, example.rate, example.pitch, example.seed % 7)
     elif example.kind == "human":
         clip = read16(CORPUS / example.text)
-        a, b = _trim(clip)
+        a, b = speech_span(clip)
         speech = clip[max(0, a - 800) : b + 800]
     else:
         speech = np.zeros(0, dtype=np.int16)
@@ -211,7 +211,7 @@ def render(example: Example) -> tuple[np.ndarray, int]:
         start = int(r.integers(0, max(1, len(bg) - n)))
         audio = np.resize(bg[start:], n).astype(np.int16)
         return (audio.astype(np.float64) * 10 ** (r.uniform(-20, 0) / 20)).astype(np.int16), -1
-    a, b = _trim(speech) if len(speech) else (0, 0)
+    a, b = speech_span(speech) if len(speech) else (0, 0)
     lead = int((LEAD + r.uniform(0, 0.08)) * RATE)
     audio = np.concatenate([np.zeros(lead, dtype=np.int16), speech, np.zeros(int(TAIL * RATE), dtype=np.int16)])
     end = lead + b if example.label != OTHER else -1
