@@ -51,26 +51,17 @@ def say_until(transcript: Transcript, said: tuple[np.ndarray, int], expect: Any,
     raise AssertionError("unreachable")
 
 
-class Transcript:
-    """Reads `run --json` output on a thread; waits for an event with a timeout."""
+class Events:
+    """`run --json` events as they come, waited on with a timeout."""
 
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
+    def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
         self._new: queue.Queue[dict[str, Any]] = queue.Queue()
-        self._thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
-        self._thread.start()
 
-    def _read(self, proc: subprocess.Popen[str]) -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("{"):
-                event = json.loads(line)
-                self.events.append(event)
-                self._new.put(event)
-
-    def join(self) -> None:
-        """Wait until the output has been read to its end."""
-        self._thread.join(timeout=10)
+    def add(self, event: dict[str, Any]) -> None:
+        """One more event (from any thread)."""
+        self.events.append(event)
+        self._new.put(event)
 
     def ever(self, test: Any, timeout: float) -> dict[str, Any]:
         """An event seen at any time so far, or the next one that passes."""
@@ -89,6 +80,25 @@ class Transcript:
             if test(event):
                 return event
         raise AssertionError(f"not seen within {timeout} s; last events: {self.events[-8:]}")
+
+
+class Transcript(Events):
+    """Reads `run --json` output on a thread."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        super().__init__()
+        self._thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self._thread.start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("{"):
+                self.add(json.loads(line))
+
+    def join(self) -> None:
+        """Wait until the output has been read to its end."""
+        self._thread.join(timeout=10)
 
 
 class Running:

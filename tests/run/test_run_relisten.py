@@ -9,7 +9,6 @@ put right."""
 
 from __future__ import annotations
 
-import queue
 import shutil
 import threading
 import time
@@ -17,31 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from processes import say_until, spoken
+from processes import Events, say_until, spoken
 
 
-class Entries:
-    """The run's transcript as `--json` dicts, waited on like processes.Transcript."""
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        self._new: queue.Queue[dict[str, Any]] = queue.Queue()
+class Entries(Events):
+    """The run's transcript as `--json` dicts, as the in-process Runner writes them."""
 
     def __call__(self, entry: Any) -> None:
-        event = entry.as_dict()
-        self.events.append(event)
-        self._new.put(event)
-
-    def wait_for(self, test: Any, timeout: float) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                event = self._new.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if test(event):
-                return event
-        raise AssertionError(f"not seen within {timeout} s; last events: {self.events[-8:]}")
+        self.add(entry.as_dict())
 
 
 class FailsFirstFeed:
