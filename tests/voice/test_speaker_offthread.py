@@ -153,3 +153,19 @@ def test_without_post_a_missing_sentence_is_made_at_once(tmp_path: Path) -> None
     assert [round(n.start, 2) for n in started] == [3.0]
     sink.close()
     narrator.close()
+
+
+def test_closing_waits_for_the_sentence_being_made_before_releasing_the_engine(tmp_path: Path) -> None:
+    """The engine was released under a sentence still rendering off-thread: serve aborted at exit ('terminate
+    called without an active exception') when stopped while Piper was mid-sentence."""
+    from voiceguide.core.events import Say
+    from voiceguide.voice.render_worker import Rendering, RenderWorker
+
+    narrator = Narrator(NarratorSettings(cache_dir=tmp_path / "cache", language="en-US"))
+    posted: list[Callable[[], None]] = []
+    worker = RenderWorker(narrator, posted.append, lambda job: None)
+    job = Rendering(Say("Glide your fingertips slowly outward toward your temples and rest there.", 0.0), 0)
+    worker.submit(job)
+    worker.close()
+    assert job.ready.is_set() and job.clip is not None and not job.failed  # made whole before close returned
+    narrator.close()

@@ -347,4 +347,4 @@ class Runner:
             except Exception:  # closing must not hide the real outcome
                 _LOGGER.exception("closing the speaker failed")
         if self._speaker is not None:
-            self._speaker.narrator.close()
+            self._speaker.close()

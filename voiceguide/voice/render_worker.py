@@ -40,7 +40,7 @@ class RenderWorker:
         self._narrator = narrator
         self._post = post
         self._deliver = deliver
-        self._jobs: queue.SimpleQueue[Rendering] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[Rendering | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
     def submit(self, job: Rendering) -> None:
@@ -50,9 +50,17 @@ class RenderWorker:
             self._thread.start()
         self._jobs.put(job)
 
+    def close(self) -> None:
+        """Let the sentence being made finish, then stop: the engine may be released only after that."""
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join(timeout=10)
+
     def _run(self) -> None:
         while True:
             job = self._jobs.get()
+            if job is None:
+                return
             say = job.say
             try:
                 job.clip = self._narrator.clip(say.text, say.rate_scale, kind=say.kind)

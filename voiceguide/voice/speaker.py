@@ -84,6 +84,12 @@ class Speaker:
         self._prefetched_scales: set[float] = set()
         sink.subscribe(self._notice)
 
+    def close(self) -> None:
+        """Stop synthesizing (a sentence being made off-thread finishes first), then release the narration engine."""
+        if self._worker is not None:
+            self._worker.close()
+        self.narrator.close()
+
     def prefetch(self, rate_scale: float = 1.0) -> None:
         """Render the pack's sentences at a speech rate in the background (once per rate)."""
         if rate_scale in self._prefetched_scales or not self._prefetch:
