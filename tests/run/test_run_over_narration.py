@@ -140,10 +140,17 @@ def test_each_command_said_once_over_counting_is_heard(virtual_audio: Any, mic_h
     heard: dict[str, list[bool]] = {phrase: [] for phrase in FLOORS}
     run = _run(virtual_audio, tmp_path)
     with run as transcript:
-        transcript.wait_for(lambda e: e["type"] == "listening", timeout=90)
-        for phrase in order:
-            heard[phrase].append(_once(transcript, voices[phrase], COMMAND.get(phrase, phrase), rng))
-            _back_to_counting(transcript, slt)
+        engine = transcript.wait_for(lambda e: e["type"] == "listening", timeout=90)["text"]
+        try:
+            for phrase in order:
+                heard[phrase].append(_once(transcript, voices[phrase], COMMAND.get(phrase, phrase), rng))
+                _back_to_counting(transcript, slt)
+        except AssertionError as exc:
+            if engine != "pocketsphinx":
+                raise
+            # the "before" of issue 12: a misheard or unheard command can leave the session where the trials cannot
+            # go on (paused, 'resume' never heard); that is the failure this test expects of pocketsphinx
+            pytest.xfail(f"pocketsphinx over counting lost the session: {exc}"[:400])
     assert run.returncode == 0, run.errors
     listening = [e["text"] for e in transcript.events if e["type"] == "listening"]
     figures = {p: f"{sum(h)} of {len(h)}" for p, h in heard.items()}
